@@ -1,0 +1,5 @@
+//go:build !teaclave_production && !unix
+
+package sim
+
+const syscallNoFollow = 0

@@ -1,0 +1,5 @@
+//go:build teaclave_production
+
+package main
+
+func development() bool { return false }
