@@ -18,18 +18,20 @@ import (
 const MaxEnclaveInfoSize = 64 << 10
 
 // EnclaveInfo maps service names to their measurements (enclave_info.toml,
-// §16.5). Expected identities come only from it. Measurements are unique:
-// two services with the same measurement could not be told apart.
+// §16.5). Expected identities come only from it. Several services may share
+// a measurement: one binary may run several services (the all-in-one
+// platform runs all of them), and a peer with that measurement may then act
+// as any of them.
 type EnclaveInfo struct {
 	services map[string]Measurement
-	byM      map[Measurement]string
+	byM      map[Measurement][]string // service names, sorted
 	verified bool
 }
 
 // ParseEnclaveInfo parses enclave_info.toml without checking signatures (for
 // tools; services use LoadEnclaveInfo). Every top-level table is a service
 // with exactly the keys mr_enclave and mr_signer, each 64 hex digits; no
-// other content, no duplicate measurement.
+// other content.
 func ParseEnclaveInfo(data []byte) (*EnclaveInfo, error) {
 	if len(data) > MaxEnclaveInfoSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformedEnclaveInfo, MaxEnclaveInfoSize)
@@ -38,7 +40,7 @@ func ParseEnclaveInfo(data []byte) (*EnclaveInfo, error) {
 	if _, err := toml.Decode(string(data), &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedEnclaveInfo, err)
 	}
-	info := &EnclaveInfo{services: make(map[string]Measurement, len(raw)), byM: make(map[Measurement]string, len(raw))}
+	info := &EnclaveInfo{services: make(map[string]Measurement, len(raw)), byM: make(map[Measurement][]string, len(raw))}
 	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		if !validServiceName(name) {
 			return nil, fmt.Errorf("%w: bad service name %.64q", ErrMalformedEnclaveInfo, name)
@@ -57,11 +59,8 @@ func ParseEnclaveInfo(data []byte) (*EnclaveInfo, error) {
 		if err := decodeHex32(table["mr_signer"], &m.MRSigner); err != nil {
 			return nil, fmt.Errorf("%w: %s.mr_signer: %w", ErrMalformedEnclaveInfo, name, err)
 		}
-		if other, dup := info.byM[m]; dup {
-			return nil, fmt.Errorf("%w: %s and %s have the same measurement", ErrMalformedEnclaveInfo, other, name)
-		}
 		info.services[name] = m
-		info.byM[m] = name
+		info.byM[m] = append(info.byM[m], name) // names come in sorted order
 	}
 	return info, nil
 }
@@ -151,13 +150,13 @@ func VerifyAuditorSignatures(data []byte, signatures [][]byte, auditors []Audito
 // Verified reports whether the info came from LoadEnclaveInfo.
 func (e *EnclaveInfo) Verified() bool { return e != nil && e.verified }
 
-// Lookup returns the service whose measurement is m.
-func (e *EnclaveInfo) Lookup(m Measurement) (service string, ok bool) {
+// Lookup returns the services whose measurement is m, sorted by name.
+func (e *EnclaveInfo) Lookup(m Measurement) (services []string, ok bool) {
 	if e == nil {
-		return "", false
+		return nil, false
 	}
-	service, ok = e.byM[m]
-	return service, ok
+	services, ok = e.byM[m]
+	return slices.Clone(services), ok
 }
 
 // Identity returns the expected identity of service.
@@ -193,16 +192,11 @@ func (e *EnclaveInfo) Measurements() map[string]Measurement {
 // bytes auditors sign.
 func MarshalEnclaveInfo(services map[string]Measurement) ([]byte, error) {
 	var b bytes.Buffer
-	seen := make(map[Measurement]string, len(services))
 	for i, name := range slices.Sorted(maps.Keys(services)) {
 		if !validServiceName(name) {
 			return nil, fmt.Errorf("%w: bad service name %.64q", ErrMalformedEnclaveInfo, name)
 		}
 		m := services[name]
-		if other, dup := seen[m]; dup {
-			return nil, fmt.Errorf("%w: %s and %s have the same measurement", ErrMalformedEnclaveInfo, other, name)
-		}
-		seen[m] = name
 		if i > 0 {
 			b.WriteByte('\n')
 		}

@@ -2,8 +2,10 @@ package attestation_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teaclave-go/teaclave/attestation"
 )
@@ -33,7 +35,7 @@ func TestEnclaveInfoRoundTrip(t *testing.T) {
 	if info.Verified() {
 		t.Fatal("parsed info claims to be verified")
 	}
-	if s, ok := info.Lookup(m); !ok || s != attestation.ServiceManagement {
+	if s, ok := info.Lookup(m); !ok || len(s) != 1 || s[0] != attestation.ServiceManagement {
 		t.Fatalf("Lookup = %q %v", s, ok)
 	}
 	if _, ok := info.Lookup(measurement("other")); ok {
@@ -56,7 +58,7 @@ func TestEnclaveInfoRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, ok := info2.Lookup(m); !ok || s != attestation.ServiceManagement {
+	if s, ok := info2.Lookup(m); !ok || len(s) != 1 || s[0] != attestation.ServiceManagement {
 		t.Fatal("upper-case hex not equivalent")
 	}
 }
@@ -70,7 +72,6 @@ func TestEnclaveInfoMalformed(t *testing.T) {
 		"[a]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h[:62] + "zz\"\n",
 		"[a]\nmr_enclave = \"" + h + "\"\nmr_signer = 5\n",
 		"[a]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h + "\"\nextra = \"\"\n",
-		"[a]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h + "\"\n[b]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h + "\"\n",
 		"[\"a b\"]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h + "\"\n",
 		"[a]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h + "\"\n[a]\n",
 		"[a.b]\nmr_enclave = \"" + h + "\"\nmr_signer = \"" + h + "\"\n",
@@ -80,8 +81,6 @@ func TestEnclaveInfoMalformed(t *testing.T) {
 		_, err := attestation.ParseEnclaveInfo([]byte(in))
 		assertRefused(t, err, attestation.ErrMalformedEnclaveInfo)
 	}
-	_, err := attestation.MarshalEnclaveInfo(map[string]attestation.Measurement{"a": measurement("x"), "b": measurement("x")})
-	assertRefused(t, err, attestation.ErrMalformedEnclaveInfo)
 }
 
 // TestEnclaveInfoSignatures: distinct configured auditors up to the
@@ -129,4 +128,60 @@ func TestEnclaveInfoSignatures(t *testing.T) {
 		_, err := attestation.LoadEnclaveInfo(bad, sign(t, bad, 3, 4), p)
 		assertRefused(t, err, attestation.ErrMalformedEnclaveInfo)
 	})
+}
+
+// TestSharedMeasurement: one binary may run several services (the
+// all-in-one platform); a caller with that measurement is identified as
+// whichever of its services the callee admits, and refused when none is.
+func TestSharedMeasurement(t *testing.T) {
+	p := testPolicy()
+	shared := measurement("platform")
+	data, err := attestation.MarshalEnclaveInfo(map[string]attestation.Measurement{
+		attestation.ServiceFrontend:   shared,
+		attestation.ServiceManagement: shared,
+		attestation.ServiceExecution:  measurement("execution"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := attestation.LoadEnclaveInfo(data, sign(t, data, 3, 4), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := info.Lookup(shared)
+	if !ok || len(got) != 2 || got[0] != attestation.ServiceFrontend || got[1] != attestation.ServiceManagement {
+		t.Fatalf("Lookup = %v %v", got, ok)
+	}
+	for service, want := range map[string]attestation.Measurement{attestation.ServiceFrontend: shared, attestation.ServiceManagement: shared} {
+		if id, ok := info.Identity(service); !ok || id.Measurement() != want {
+			t.Errorf("Identity(%s) = %v %v", service, id, ok)
+		}
+	}
+
+	v, err := attestation.NewVerifier(p, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der := makeCert(t, evidence{m: shared})
+	now := t0.Add(time.Minute)
+	for callee, want := range map[string]string{
+		attestation.ServiceStorage:        attestation.ServiceManagement, // only management may
+		attestation.ServiceAccessControl:  attestation.ServiceFrontend,   // both may: the first by name
+		attestation.ServiceAuthentication: attestation.ServiceFrontend,
+	} {
+		_, id, err := v.VerifyCaller(now, [][]byte{der}, callee)
+		if err != nil || id.Service != want {
+			t.Errorf("calling %s: identified as %q, %v; want %s", callee, id.Service, err, want)
+		}
+	}
+	// Neither frontend nor management may call the scheduler.
+	if _, _, err := v.VerifyCaller(now, [][]byte{der}, attestation.ServiceScheduler); !errors.Is(err, attestation.ErrCallerNotAllowed) {
+		t.Errorf("calling the scheduler: %v, want ErrCallerNotAllowed", err)
+	}
+	// A client pinning either service accepts the shared binary.
+	for _, s := range []string{attestation.ServiceFrontend, attestation.ServiceManagement} {
+		if _, err := v.VerifyService(now, [][]byte{der}, s); err != nil {
+			t.Errorf("pinning %s: %v", s, err)
+		}
+	}
 }

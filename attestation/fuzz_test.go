@@ -2,6 +2,7 @@ package attestation_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/teaclave-go/teaclave/attestation"
@@ -70,7 +71,7 @@ func FuzzParseEnclaveInfo(f *testing.F) {
 			t.Fatalf("re-parse of Marshal: %v\n%s", err, out)
 		}
 		for s, m := range info.Measurements() {
-			if got, ok := back.Lookup(m); !ok || got != s {
+			if got, ok := back.Lookup(m); !ok || !slices.Contains(got, s) {
 				t.Fatalf("round trip lost %s", s)
 			}
 		}

@@ -3,6 +3,7 @@ package attestation
 import (
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -228,11 +229,14 @@ func (v *Verifier) VerifyCaller(now time.Time, rawCerts [][]byte, callee string)
 }
 
 func (v *Verifier) identifyCaller(m Measurement, callee string) (Identity, error) {
-	if service, ok := v.info.Lookup(m); ok {
-		if !v.policy.Allowed(service, callee) {
-			return Identity{}, fmt.Errorf("%w: %s may not call %s", ErrCallerNotAllowed, service, callee)
+	if services, ok := v.info.Lookup(m); ok {
+		// A binary that runs several services may call as any of them.
+		for _, service := range services {
+			if v.policy.Allowed(service, callee) {
+				return Identity{Service: service, MREnclave: m.MREnclave, MRSigner: m.MRSigner}, nil
+			}
 		}
-		return Identity{Service: service, MREnclave: m.MREnclave, MRSigner: m.MRSigner}, nil
+		return Identity{}, fmt.Errorf("%w: %s may not call %s", ErrCallerNotAllowed, strings.Join(services, "/"), callee)
 	}
 	// Unknown measurement: say which part differs from an allowed caller,
 	// so that a rebuilt or re-signed enclave is easy to diagnose.
