@@ -45,7 +45,7 @@ var Module = fx.Module("frontend",
 		return Result{
 			Service:      svc,
 			API:          svc,
-			Registration: rpc.Registration{Kind: rpc.APIEndpoint, Register: svc.Register},
+			Registration: rpc.Registration{Service: attestation.ServiceFrontend, Kind: rpc.APIEndpoint, Register: svc.Register},
 		}, nil
 	}),
 )

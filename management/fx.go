@@ -42,7 +42,7 @@ var Module = fx.Module("management",
 		return Result{
 			Service:      svc,
 			API:          svc,
-			Registration: rpc.Registration{Kind: rpc.InternalEndpoint, Register: svc.Register},
+			Registration: rpc.Registration{Service: attestation.ServiceManagement, Kind: rpc.InternalEndpoint, Register: svc.Register},
 		}, nil
 	}),
 )

@@ -66,8 +66,12 @@ func (d *Dialer) Close() error {
 }
 
 // Registration is a gRPC service a service package contributes to one of
-// the process's endpoints.
+// the process's endpoints, which are named by service and kind (the
+// authentication service has both an api and an internal endpoint).
 type Registration struct {
+	// Service is the service whose endpoint this belongs on
+	// (attestation.Service*).
+	Service string
 	// Kind is the endpoint the service belongs on.
 	Kind EndpointKind
 	// Register registers the service's handlers.

@@ -238,12 +238,17 @@ func (t *Transport) ServerTLS(kind EndpointKind) *tls.Config {
 // must prove it is that service by attestation. Host names and X.509
 // chains play no part (Teaclave's certificates are self-signed).
 func (t *Transport) ClientTLS(service string) *tls.Config {
+	cfg := pinnedClientTLS(t.cfg.Verifier, t.cfg.Now, service)
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return t.certificate() }
+	return cfg
+}
+
+// pinnedClientTLS accepts a server only if verifier attests it as service.
+func pinnedClientTLS(verifier *attestation.Verifier, now func() time.Time, service string) *tls.Config {
 	cfg := baseTLS()
 	cfg.InsecureSkipVerify = true // replaced by VerifyConnection's attestation check
-	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return t.certificate() }
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		_, err := t.cfg.Verifier.VerifyService(t.cfg.Now(), rawCerts(cs), service)
-		if err != nil {
+		if _, err := verifier.VerifyService(now(), rawCerts(cs), service); err != nil {
 			return fmt.Errorf("rpc: %s failed attestation: %w", service, err)
 		}
 		return nil
@@ -265,7 +270,7 @@ func rawCerts(cs tls.ConnectionState) [][]byte {
 // PeerFrom) and the gRPC health service. Extra options come after ours;
 // unary interceptors among them run inside ours.
 func (t *Transport) NewServer(kind EndpointKind, opts ...grpc.ServerOption) *grpc.Server {
-	creds := &attestedCreds{TransportCredentials: credentials.NewTLS(t.ServerTLS(kind)), t: t, kind: kind}
+	creds := &attestedCreds{TransportCredentials: credentials.NewTLS(t.ServerTLS(kind)), verifier: t.cfg.Verifier, now: t.cfg.Now, self: t.cfg.Service, kind: kind}
 	age := t.refreshInterval()
 	base := []grpc.ServerOption{
 		grpc.Creds(creds),
@@ -287,7 +292,7 @@ func (t *Transport) NewServer(kind EndpointKind, opts ...grpc.ServerOption) *grp
 // (errors come back as *teaclave.Error) and the Caller in the context
 // forwarded as metadata.
 func (t *Transport) Dial(addr, service string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
-	creds := &attestedCreds{TransportCredentials: credentials.NewTLS(t.ClientTLS(service)), t: t, service: service}
+	creds := &attestedCreds{TransportCredentials: credentials.NewTLS(t.ClientTLS(service)), verifier: t.cfg.Verifier, now: t.cfg.Now, service: service}
 	base := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxMessageSize), grpc.MaxCallSendMsgSize(MaxMessageSize)),
@@ -336,9 +341,11 @@ func PeerFrom(ctx context.Context) (Peer, bool) {
 // verifier's cache.
 type attestedCreds struct {
 	credentials.TransportCredentials
-	t       *Transport
-	kind    EndpointKind
-	service string // the pinned service, on the client side
+	verifier *attestation.Verifier
+	now      func() time.Time
+	self     string       // the server's own service, on the server side
+	kind     EndpointKind // on the server side
+	service  string       // the pinned service, on the client side
 }
 
 func (c *attestedCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.AuthInfo, error) {
@@ -353,7 +360,7 @@ func (c *attestedCreds) ServerHandshake(raw net.Conn) (net.Conn, credentials.Aut
 	}
 	out := AuthInfo{TLSInfo: tlsInfo}
 	if c.kind == InternalEndpoint {
-		report, id, err := c.t.cfg.Verifier.VerifyCaller(c.t.cfg.Now(), rawCerts(tlsInfo.State), c.t.cfg.Service)
+		report, id, err := c.verifier.VerifyCaller(c.now(), rawCerts(tlsInfo.State), c.self)
 		if err != nil {
 			conn.Close()
 			return nil, nil, err
@@ -373,15 +380,17 @@ func (c *attestedCreds) ClientHandshake(ctx context.Context, authority string, r
 		conn.Close()
 		return nil, nil, errors.New("rpc: not a TLS connection")
 	}
-	report, err := c.t.cfg.Verifier.VerifyService(c.t.cfg.Now(), rawCerts(tlsInfo.State), c.service)
+	report, err := c.verifier.VerifyService(c.now(), rawCerts(tlsInfo.State), c.service)
 	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	id, _ := c.t.cfg.Verifier.EnclaveInfo().Identity(c.service)
+	id, _ := c.verifier.EnclaveInfo().Identity(c.service)
 	return conn, AuthInfo{TLSInfo: tlsInfo, Peer: Peer{Identity: id, Report: report}}, nil
 }
 
 func (c *attestedCreds) Clone() credentials.TransportCredentials {
-	return &attestedCreds{TransportCredentials: c.TransportCredentials.Clone(), t: c.t, kind: c.kind, service: c.service}
+	clone := *c
+	clone.TransportCredentials = c.TransportCredentials.Clone()
+	return &clone
 }

@@ -470,3 +470,26 @@ func presentedCert(client *rpc.Transport, addr string) ([]byte, error) {
 	defer conn.Close()
 	return conn.ConnectionState().PeerCertificates[0].Raw, nil
 }
+
+// TestDialAPI: a client that is not an enclave pins a service's attested
+// identity and presents no certificate; an impostor is refused.
+func TestDialAPI(t *testing.T) {
+	env := rpctest.NewEnv(t)
+	addr := serve(t, env.Transport(t, attestation.ServiceFrontend), rpc.APIEndpoint)
+	cc, err := rpc.DialAPI(addr, attestation.ServiceFrontend, env.Verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := accesscontrolpb.NewTeaclaveAccessControlClient(cc).AuthorizeApi(ctxT(t), &accesscontrolpb.AuthorizeApiRequest{}); err != nil {
+		t.Fatalf("call through DialAPI: %v", err)
+	}
+	wrong, err := rpc.DialAPI(addr, attestation.ServiceAuthentication, env.Verifier, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrong.Close()
+	if _, err := accesscontrolpb.NewTeaclaveAccessControlClient(wrong).AuthorizeApi(ctxT(t), &accesscontrolpb.AuthorizeApiRequest{}); err == nil {
+		t.Fatal("a frontend was accepted as the authentication service")
+	}
+}

@@ -40,7 +40,7 @@ var Module = fx.Module("storage",
 		return Result{
 			Service:      svc,
 			Store:        svc,
-			Registration: rpc.Registration{Kind: rpc.InternalEndpoint, Register: svc.Register},
+			Registration: rpc.Registration{Service: attestation.ServiceStorage, Kind: rpc.InternalEndpoint, Register: svc.Register},
 		}, nil
 	}),
 )
