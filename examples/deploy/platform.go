@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 
 	"go.uber.org/fx"
@@ -15,9 +16,13 @@ import (
 	"github.com/teaclave-go/teaclave/accesscontrol"
 	"github.com/teaclave-go/teaclave/attestation"
 	"github.com/teaclave-go/teaclave/auth"
+	"github.com/teaclave-go/teaclave/execution"
+	"github.com/teaclave-go/teaclave/execution/builtin"
+	"github.com/teaclave-go/teaclave/execution/fileagent"
 	"github.com/teaclave-go/teaclave/frontend"
 	"github.com/teaclave-go/teaclave/management"
 	"github.com/teaclave-go/teaclave/rpc"
+	"github.com/teaclave-go/teaclave/scheduler"
 	"github.com/teaclave-go/teaclave/storage"
 )
 
@@ -44,13 +49,19 @@ func Platform(cfg Config, trust *Trust, logger *slog.Logger) fx.Option {
 			// platform allows them.
 			management.Config{AllowRawInputs: true},
 			frontend.Config{},
+			scheduler.Config{},
 		),
+		fx.Provide(func() (execution.Config, error) { return executionConfig(cfg) }),
 		storage.Module,
 		fx.Provide(fx.Annotate(authStore, fx.ResultTags(`name:"authentication"`))),
 		auth.Module,
 		accesscontrol.Module,
 		management.Module,
 		frontend.Module,
+		scheduler.Module,
+		execution.Module,
+		// The executors this platform runs; a main lists them explicitly.
+		builtin.Module,
 		// In-process wiring: the consumers' small interfaces on the
 		// providers' services.
 		fx.Provide(
@@ -69,6 +80,24 @@ func Platform(cfg Config, trust *Trust, logger *slog.Logger) fx.Option {
 		fx.Provide(newEndpoints),
 		fx.Invoke(func(*Endpoints) {}),
 	)
+}
+
+// executionConfig configures the in-process execution node, creating the
+// folder of fusion files (outputs the platform keeps sealed for later
+// tasks).
+func executionConfig(cfg Config) (execution.Config, error) {
+	fusion := cfg.DataPath("fusion")
+	if err := os.MkdirAll(fusion, 0o700); err != nil {
+		return execution.Config{}, fmt.Errorf("deploy: fusion folder: %w", err)
+	}
+	return execution.Config{
+		Capacity: cfg.Execution.Workers,
+		Files: fileagent.Config{
+			Allow:     cfg.Execution.FileAgentAllowlist,
+			OwnAddrs:  []string{cfg.APIEndpoints.Authentication.ListenAddress, cfg.APIEndpoints.Frontend.ListenAddress},
+			FusionDir: fusion,
+		},
+	}, nil
 }
 
 // authStore opens the authentication service's own sealed database:

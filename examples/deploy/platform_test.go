@@ -32,8 +32,8 @@ func login(t *testing.T, p *deploytest.Platform, id, password string) context.Co
 }
 
 // TestPlatformServesTeaclaveFlow: through the attested api endpoints, the
-// development admin logs in, registers a user and a function, and creates
-// and stages a task.
+// development admin logs in and registers a user, who registers
+// builtin-echo, creates and invokes a task, and reads its result.
 func TestPlatformServesTeaclaveFlow(t *testing.T) {
 	p := deploytest.Start(t)
 	admin := login(t, p, "admin", "teaclave")
@@ -57,17 +57,37 @@ func TestPlatformServesTeaclaveFlow(t *testing.T) {
 	if _, err := fe.InvokeTask(alice, &frontendpb.InvokeTaskRequest{TaskId: task.TaskId}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := fe.GetTask(alice, &frontendpb.GetTaskRequest{TaskId: task.TaskId})
-	if err != nil {
-		t.Fatal(err)
+	got := waitTask(t, fe, alice, task.TaskId)
+	if got.Status != commonpb.TaskStatus_Finished {
+		t.Fatalf("task ended %v: %v", got.Status, got.Result)
 	}
-	if got.Status < commonpb.TaskStatus_Staged {
-		t.Errorf("task status %v after invoke", got.Status)
+	if rv := string(got.Result.GetOk().GetReturnValue()); rv != "Hello, Teaclave!" {
+		t.Errorf("echo returned %q", rv)
 	}
 	// A bad token is refused with UNAUTHENTICATED.
 	bad := rpc.WithCredentials(ctxT(t), rpc.Credentials{ID: "alice", Token: "not-a-token"})
 	if _, err := fe.GetTask(bad, &frontendpb.GetTaskRequest{TaskId: task.TaskId}); !errors.Is(err, teaclave.ErrUnauthenticated) {
 		t.Errorf("bad token: %v", err)
+	}
+}
+
+// waitTask polls the task until it ends, as Teaclave's SDK does.
+func waitTask(t *testing.T, fe frontendpb.TeaclaveFrontendClient, ctx context.Context, id string) *frontendpb.GetTaskResponse {
+	t.Helper()
+	for {
+		got, err := fe.GetTask(ctx, &frontendpb.GetTaskRequest{TaskId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch got.Status {
+		case commonpb.TaskStatus_Finished, commonpb.TaskStatus_Failed, commonpb.TaskStatus_Canceled:
+			return got
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("task still %v: %v", got.Status, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
