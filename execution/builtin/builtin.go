@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/teaclave-go/teaclave"
+	"github.com/teaclave-go/teaclave/execution/builtin/functions"
 	"github.com/teaclave-go/teaclave/execution/executor"
 )
 
@@ -32,11 +33,20 @@ var _ executor.Executor = (*Executor)(nil)
 var ErrFunctionNotFound = errors.New("Function not found.")
 
 // ErrArguments is Teaclave's error for arguments a built-in cannot use.
-var ErrArguments = errors.New("Cannot deserialize arguments")
+var ErrArguments = functions.ErrArguments
 
-// Functions returns the built-in functions this package ships.
+// Functions returns the built-in functions this package ships: echo and
+// the functions of package functions.
 func Functions() []Function {
-	return []Function{{Name: "builtin-echo", Run: Echo}}
+	fns := []Function{{Name: "builtin-echo", Run: Echo}}
+	for _, f := range functions.All() {
+		run := f.Run
+		fns = append(fns, Function{Name: f.Name, Run: func(ctx context.Context, args json.RawMessage, rt executor.Runtime) (string, error) {
+			out, err := run(ctx, args, rt)
+			return string(out), err
+		}})
+	}
+	return fns
 }
 
 // New returns an executor of Functions() and extra; a function of extra
