@@ -41,6 +41,9 @@ type Options struct {
 	DataDir string
 	// Logger receives the platform's logs; nil discards them.
 	Logger *slog.Logger
+	// FileAgentAllowlist adds host:port pairs (a test's file server on
+	// 127.0.0.1) that the file agent may reach.
+	FileAgentAllowlist []string
 }
 
 // Start starts a platform that stops when the test ends.
@@ -62,6 +65,7 @@ func StartWith(t testing.TB, o Options) *Platform {
 	cfg.APIEndpoints.Authentication.ListenAddress = "127.0.0.1:0"
 	cfg.APIEndpoints.Frontend.ListenAddress = "127.0.0.1:0"
 	cfg.Data.Dir = o.DataDir
+	cfg.Execution.FileAgentAllowlist = append(cfg.Execution.FileAgentAllowlist, o.FileAgentAllowlist...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	trust, err := deploy.DevelopmentTrust(ctx, cfg.Data.Dir, o.Logger)
