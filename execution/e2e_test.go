@@ -22,10 +22,10 @@ import (
 	"github.com/teaclave-go/teaclave/execution/executor"
 	"github.com/teaclave-go/teaclave/execution/filecrypto"
 	"github.com/teaclave-go/teaclave/rpc"
-	"github.com/teaclave-go/teaclave/rpc/rpctest"
-	"github.com/teaclave-go/teaclave/scheduler"
 	"github.com/teaclave-go/teaclave/rpc/pb/commonpb"
 	"github.com/teaclave-go/teaclave/rpc/pb/frontendpb"
+	"github.com/teaclave-go/teaclave/rpc/rpctest"
+	"github.com/teaclave-go/teaclave/scheduler"
 )
 
 var wirings = []wiring{inProcess, overGRPC}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/teaclave-go/teaclave"
 	"github.com/teaclave-go/teaclave/execution/executor"
-	"github.com/teaclave-go/teaclave/execution/filecrypto"
 	"github.com/teaclave-go/teaclave/execution/fileagent"
+	"github.com/teaclave-go/teaclave/execution/filecrypto"
 	"github.com/teaclave-go/teaclave/scheduler"
 )
 

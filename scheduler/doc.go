@@ -32,8 +32,10 @@
 // interface; nodes in other processes use NewClient over the attested
 // transport, whose SchedulerExtension (rpc/proto/ext/scheduler.proto)
 // carries registration, the work stream, leases and payloads. Teaclave's
-// own TeaclaveScheduler RPCs are served too, for Teaclave's executors (one
-// task at a time, as there). Both admit attested execution nodes only.
+// own TeaclaveScheduler RPCs are served too, one task at a time as there,
+// but their staged task is this platform's internal form (payload by hash,
+// prefixed ids), which a stock Teaclave executor cannot decode. Both admit
+// attested execution nodes only.
 //
 //	svc, err := scheduler.New(scheduler.Config{}.Defaults(), scheduler.Deps{Store: store})
 //	if err := svc.Start(ctx); err != nil { ... }

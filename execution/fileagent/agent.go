@@ -287,11 +287,21 @@ func (a *Agent) Download(ctx context.Context, rawURL string, dst *Buffer) error 
 		if err != nil {
 			return &Error{Op: "download", Reason: reasonOf(err), Err: err}
 		}
-		f, err := root.Open(rel)
+		// O_NONBLOCK: opening a FIFO would otherwise wait for a writer.
+		f, err := root.OpenFile(rel, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 		if err != nil {
 			return &Error{Op: "download", Reason: "cannot open " + u.Scheme + " file", Err: err}
 		}
 		defer f.Close()
+		// Only regular files: a FIFO or device under a root would block
+		// or never end, a folder fails late with a confusing reason.
+		fi, err := f.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return &Error{Op: "download", Reason: "not a regular " + u.Scheme + " file", Err: ErrBadURL}
+		}
+		if fi.Size() <= a.cfg.MaxFileSize {
+			dst.Grow(fi.Size())
+		}
 		return a.copyIn("download", dst, f)
 	}
 	return &Error{Op: "download", Reason: "scheme not supported", Err: ErrBadURL}
@@ -320,6 +330,11 @@ func parseURL(raw string) (*url.URL, error) {
 // copyIn copies r into dst up to the size limit.
 func (a *Agent) copyIn(op string, dst *Buffer, r io.Reader) error {
 	n, err := io.Copy(dst, io.LimitReader(r, a.cfg.MaxFileSize+1))
+	if errors.Is(err, ErrScratchFull) {
+		// Not the file's size: the task's files together outgrew the
+		// node's scratch limit.
+		return &Error{Op: op, Reason: "the task's files exceed the node's scratch space", Err: err}
+	}
 	if errors.Is(err, ErrTooLarge) || n > a.cfg.MaxFileSize {
 		return &Error{Op: op, Reason: "file larger than " + sizeText(a.cfg.MaxFileSize), Err: ErrTooLarge}
 	}
@@ -360,6 +375,9 @@ func (a *Agent) get(ctx context.Context, u *url.URL, dst *Buffer) error {
 	if resp.ContentLength > a.cfg.MaxFileSize {
 		return &Error{Op: "download", Reason: "file larger than " + sizeText(a.cfg.MaxFileSize), Err: ErrTooLarge}
 	}
+	// A hint only: the copy below still stops at the limit whatever the
+	// server announced.
+	dst.Grow(resp.ContentLength)
 	return a.copyIn("download", dst, resp.Body)
 }
 

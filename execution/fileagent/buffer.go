@@ -131,7 +131,7 @@ func (s *Scratch) growDisk(n int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.disk+n > s.diskLimit {
-		return fmt.Errorf("%w: the task's files need more than %d bytes of scratch space", ErrTooLarge, s.diskLimit)
+		return fmt.Errorf("%w: the task's files need more than %d bytes of scratch space", ErrScratchFull, s.diskLimit)
 	}
 	s.disk += n
 	return nil
@@ -176,6 +176,58 @@ func (b *Buffer) Spilled() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.f != nil
+}
+
+// Grow makes room in memory for n more bytes if the task's budget allows,
+// so that a file whose size is known is not copied again and again as it
+// grows. Beyond the budget, or for a spilled buffer, it does nothing:
+// writes spill as usual.
+func (b *Buffer) Grow(n int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil || b.closed || b.f != nil || n <= 0 {
+		return
+	}
+	want := b.max
+	if n < b.max-b.size {
+		want = b.size + n
+	}
+	if want <= int64(cap(b.mem)) || !b.s.reserve(want-b.reserved) {
+		return
+	}
+	m := make([]byte, len(b.mem), want)
+	copy(m, b.mem)
+	b.mem = m
+	b.reserved = want
+}
+
+// ReadFrom appends what r yields until io.EOF (io.Copy uses it). If r
+// tells its size (filecrypto.Reader, strings.Reader, io.SectionReader do),
+// the buffer grows once to hold it.
+func (b *Buffer) ReadFrom(r io.Reader) (int64, error) {
+	if s, ok := r.(interface{ Size() int64 }); ok {
+		b.Grow(s.Size())
+	}
+	// Chunk-sized reads: a reader that decrypts whole chunks does so
+	// straight into buf.
+	buf := make([]byte, chunkSize)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			w, werr := b.Write(buf[:n])
+			total += int64(w)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return total, nil
+		case err != nil:
+			return total, err
+		}
+	}
 }
 
 // Write appends p.

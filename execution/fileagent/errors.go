@@ -1,6 +1,9 @@
 package fileagent
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors; test with errors.Is.
 var (
@@ -8,6 +11,9 @@ var (
 	ErrAddressRefused = errors.New("fileagent: address not allowed")
 	// ErrTooLarge: a file exceeds a size limit.
 	ErrTooLarge = errors.New("fileagent: file too large")
+	// ErrScratchFull: the task's sealed scratch files reached their
+	// limit. It wraps ErrTooLarge.
+	ErrScratchFull = fmt.Errorf("%w: scratch space full", ErrTooLarge)
 	// ErrBadURL: a URL the agent does not accept (scheme, form, a path
 	// outside the configured roots).
 	ErrBadURL = errors.New("fileagent: URL not accepted")
