@@ -24,11 +24,20 @@ func ctxT(t *testing.T) context.Context {
 
 func login(t *testing.T, p *deploytest.Platform, id, password string) context.Context {
 	t.Helper()
-	resp, err := authpb.NewTeaclaveAuthenticationApiClient(p.DialAuth(t)).UserLogin(ctxT(t), &authpb.UserLoginRequest{Id: id, Password: password})
+	return loginTB(t, p, id, password)
+}
+
+// loginTB logs id in at the platform's authentication endpoint and returns
+// a context carrying the credentials, valid until the test ends.
+func loginTB(t testing.TB, p *deploytest.Platform, id, password string) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	resp, err := authpb.NewTeaclaveAuthenticationApiClient(p.DialAuth(t)).UserLogin(ctx, &authpb.UserLoginRequest{Id: id, Password: password})
 	if err != nil {
 		t.Fatalf("login %s: %v", id, err)
 	}
-	return rpc.WithCredentials(ctxT(t), rpc.Credentials{ID: id, Token: resp.Token})
+	return rpc.WithCredentials(ctx, rpc.Credentials{ID: id, Token: resp.Token})
 }
 
 // TestPlatformServesTeaclaveFlow: through the attested api endpoints, the
