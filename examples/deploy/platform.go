@@ -19,6 +19,8 @@ import (
 	"github.com/teaclave-go/teaclave/execution"
 	"github.com/teaclave-go/teaclave/execution/builtin"
 	"github.com/teaclave-go/teaclave/execution/fileagent"
+	"github.com/teaclave-go/teaclave/execution/starlark"
+	"github.com/teaclave-go/teaclave/execution/wasm"
 	"github.com/teaclave-go/teaclave/frontend"
 	"github.com/teaclave-go/teaclave/management"
 	"github.com/teaclave-go/teaclave/rpc"
@@ -61,7 +63,12 @@ func Platform(cfg Config, trust *Trust, logger *slog.Logger) fx.Option {
 		scheduler.Module,
 		execution.Module,
 		// The executors this platform runs; a main lists them explicitly.
+		// wazero's compiler needs an executable heap; SGX builds of the
+		// platform pass wasm.ModuleWith(wasm.Config{Engine:
+		// wasm.EngineInterpreter}) instead (docs/security.md).
 		builtin.Module,
+		wasm.Module,
+		starlark.Module,
 		// In-process wiring: the consumers' small interfaces on the
 		// providers' services.
 		fx.Provide(

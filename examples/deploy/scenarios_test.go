@@ -254,3 +254,26 @@ func TestScenarioPasswordCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioPythonEcho runs Teaclave's mesapy_echo example as a
+// Starlark payload: function type python, executor mesapy.
+func TestScenarioPythonEcho(t *testing.T) {
+	payload, err := os.ReadFile("testdata/echo.star")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := deploytest.Start(t)
+	admin := login(t, p, "admin", "teaclave")
+	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
+	fn := try(fe.RegisterFunction(admin, &frontendpb.RegisterFunctionRequest{
+		Name: "mesapy-echo", ExecutorType: "python", Public: true, UsageQuota: -1, Payload: payload,
+		Arguments: []*frontendpb.FunctionArgument{{Key: "message", AllowOverwrite: true}},
+	})).must(t)
+	task := try(fe.CreateTask(admin, &frontendpb.CreateTaskRequest{FunctionId: fn.FunctionId, Executor: "mesapy",
+		FunctionArguments: `{"message":"Hello, Teaclave!"}`})).must(t)
+	try(fe.InvokeTask(admin, &frontendpb.InvokeTaskRequest{TaskId: task.TaskId})).must(t)
+	got := waitTask(t, fe, admin, task.TaskId)
+	if got.Status != commonpb.TaskStatus_Finished || string(got.Result.GetOk().GetReturnValue()) != "Hello, Teaclave!" {
+		t.Fatalf("task %v: %v", got.Status, got.Result)
+	}
+}
