@@ -47,16 +47,16 @@ func TestFileAPI(t *testing.T) {
 		rt := newRuntime(map[string]string{"in": in}, "out")
 		got, err := run(context.Background(), e, "def entrypoint(argv):\n    "+c.src+"\n", `{}`, rt)
 		if err != nil || got != c.want {
-			t.Errorf("%s: got %q, %v; want %q (log %q)", name, got, err, c.want, rt.logText())
+			t.Errorf("%s: got %q, %v; want %q (log %q)", name, got, err, c.want, rt.LogText())
 			continue
 		}
 		if c.out != "" {
-			if out := rt.output(t, "out"); out != c.out {
+			if out := rt.Output(t, "out"); out != c.out {
 				t.Errorf("%s: output %q, want %q", name, out, c.out)
 			}
 		}
-		if c.log != "" && !strings.Contains(rt.logText(), c.log) {
-			t.Errorf("%s: the log %q does not say %q", name, rt.logText(), c.log)
+		if c.log != "" && !strings.Contains(rt.LogText(), c.log) {
+			t.Errorf("%s: the log %q does not say %q", name, rt.LogText(), c.log)
 		}
 	}
 }

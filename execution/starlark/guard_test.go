@@ -63,8 +63,8 @@ func TestGuard(t *testing.T) {
 		var err error
 		waitDone(t, name, func() { got, err = run(context.Background(), e, "def entrypoint(argv):\n    "+c.src+"\n", `{}`, rt) })
 		runtime.ReadMemStats(&after)
-		if err != nil || got != ResultExecError || !strings.Contains(rt.logText(), c.log) {
-			t.Errorf("%s: got %.60q, %v; want %s and %q in the log %q", name, got, err, ResultExecError, c.log, rt.logText())
+		if err != nil || got != ResultExecError || !strings.Contains(rt.LogText(), c.log) {
+			t.Errorf("%s: got %.60q, %v; want %s and %q in the log %q", name, got, err, ResultExecError, c.log, rt.LogText())
 		}
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
 			t.Errorf("%s: %d bytes allocated", name, grew)

@@ -38,7 +38,7 @@ func TestExamples(t *testing.T) {
 	if got, err := run(ctx, e, readTestdata(t, "data_fusion.star"), `{}`, rt); err != nil || got != "Mixed 5 lines of data" {
 		t.Fatalf("data fusion: got %q, %v", got, err)
 	}
-	fused := rt.output(t, "OutFusionData")
+	fused := rt.Output(t, "OutFusionData")
 	// input1 has no newline at its end, so its last line runs into input2.
 	if want := "u1_hello\nu1_teaclaveu2_welcome\nu2_to\nu2_teaclave"; fused != want {
 		t.Errorf("fused output %q, want %q", fused, want)
@@ -80,7 +80,7 @@ func TestExecError(t *testing.T) {
 			t.Errorf("%s: got %q, %v; want %s", name, got, err, ResultExecError)
 			continue
 		}
-		if log := rt.logText(); !strings.Contains(log, "[ERROR "+LogModule+"]") || !strings.Contains(log, c.log) {
+		if log := rt.LogText(); !strings.Contains(log, "[ERROR "+LogModule+"]") || !strings.Contains(log, c.log) {
 			t.Errorf("%s: the log %q does not say %q", name, log, c.log)
 		}
 	}
@@ -114,7 +114,7 @@ func TestResults(t *testing.T) {
 	if _, err := run(context.Background(), e, "def entrypoint(argv):\n    print('hello', 42)\n", `{}`, rt); err != nil {
 		t.Fatal(err)
 	}
-	if log := rt.logText(); !strings.Contains(log, "[INFO "+PrintModule+"] hello 42") {
+	if log := rt.LogText(); !strings.Contains(log, "[INFO "+PrintModule+"] hello 42") {
 		t.Errorf("print did not reach the log: %q", log)
 	}
 }
@@ -202,8 +202,8 @@ func TestBigString(t *testing.T) {
 	}
 	rt := newRuntime(nil)
 	got, err = run(context.Background(), e, "def entrypoint(argv):\n    return 'x' * (1 << 30)\n", `{}`, rt)
-	if err != nil || got != ResultExecError || !strings.Contains(rt.logText(), "Error in *: repetition would take 1073741824 bytes") {
-		t.Errorf("repeat: got %.40q, %v, log %q", got, err, rt.logText())
+	if err != nil || got != ResultExecError || !strings.Contains(rt.LogText(), "Error in *: repetition would take 1073741824 bytes") {
+		t.Errorf("repeat: got %.40q, %v, log %q", got, err, rt.LogText())
 	}
 	if got, err := run(context.Background(), e, readTestdata(t, "echo.star"), `{"message":"still up"}`, newRuntime(nil)); err != nil || got != "still up" {
 		t.Errorf("after: got %q, %v", got, err)
@@ -261,8 +261,8 @@ func TestSandbox(t *testing.T) {
 	} {
 		rt := newRuntime(map[string]string{"in": "data"}, "out")
 		got, err := run(context.Background(), e, c.src, `{}`, rt)
-		if err != nil || got != ResultExecError || !strings.Contains(rt.logText(), c.log) {
-			t.Errorf("%s: got %q, %v, log %q; want %s and %q", name, got, err, rt.logText(), ResultExecError, c.log)
+		if err != nil || got != ResultExecError || !strings.Contains(rt.LogText(), c.log) {
+			t.Errorf("%s: got %q, %v, log %q; want %s and %q", name, got, err, rt.LogText(), ResultExecError, c.log)
 		}
 	}
 }
@@ -279,9 +279,9 @@ func TestConcurrentTasks(t *testing.T) {
 			defer wg.Done()
 			rt := newRuntime(map[string]string{"in": fmt.Sprintf("%d\n%d\n", i, i)}, "out")
 			got, err := run(context.Background(), e, src, `{}`, rt)
-			out := rt.outputs["out"]
-			if want := fmt.Sprint(2 * i); err != nil || got != want || !out.closed || out.buf.String() != want {
-				t.Errorf("task %d: got %q, %v, output %q", i, got, err, out.buf.String())
+			out, closed := rt.Written("out")
+			if want := fmt.Sprint(2 * i); err != nil || got != want || !closed || out != want {
+				t.Errorf("task %d: got %q, %v, output %q", i, got, err, out)
 			}
 		}()
 	}

@@ -52,12 +52,12 @@ func TestABI(t *testing.T) {
 					t.Fatalf("got %q, %v; want %q", got, err, c.want)
 				}
 				if c.output != "" {
-					if out := rt.output(t, "out"); out != c.output {
+					if out := rt.Output(t, "out"); out != c.output {
 						t.Errorf("output %q, want %q", out, c.output)
 					}
 				}
-				if strings.HasPrefix(c.want, "Exception:") && !strings.Contains(rt.logText(), c.want) {
-					t.Errorf("the trap is not in the log: %q", rt.logText())
+				if strings.HasPrefix(c.want, "Exception:") && !strings.Contains(rt.LogText(), c.want) {
+					t.Errorf("the trap is not in the log: %q", rt.LogText())
 				}
 			})
 		}
@@ -76,7 +76,7 @@ func TestArgv(t *testing.T) {
 		t.Fatalf("got %q, %v; want 20", got, err)
 	}
 	want := `B|true|case|argv|f|0.1|l|[1,2]|n|3|o|{"k":"v"}|s|a b|save_log|true|u|é|z|null`
-	if out := rt.output(t, "out"); out != want {
+	if out := rt.Output(t, "out"); out != want {
 		t.Errorf("argv %q\nwant %q", out, want)
 	}
 }

@@ -54,7 +54,7 @@ func TestMillionaire(t *testing.T) {
 		if err != nil || got != "7" {
 			t.Fatalf("%s: got %q, %v; want 7", eng, got, err)
 		}
-		if out := rt.output(t, "pf_out"); out != want {
+		if out := rt.Output(t, "pf_out"); out != want {
 			t.Errorf("%s: output %q, want %q", eng, out, want)
 		}
 		// The other way round, the other party is richer.
@@ -62,7 +62,7 @@ func TestMillionaire(t *testing.T) {
 		if got, err := run(context.Background(), e, wasm, args, rt); err != nil || got != "7" {
 			t.Fatalf("%s swapped: got %q, %v", eng, got, err)
 		}
-		if out := rt.output(t, "pf_out"); out != "pf_in_b" {
+		if out := rt.Output(t, "pf_out"); out != "pf_in_b" {
 			t.Errorf("%s swapped: output %q, want pf_in_b", eng, out)
 		}
 	}
@@ -91,7 +91,7 @@ func TestPSI(t *testing.T) {
 			t.Fatalf("%s: got %q, %v; want 6", eng, got, err)
 		}
 		for _, name := range []string{"output_result1", "output_result2"} {
-			out := rt.output(t, name)
+			out := rt.Output(t, name)
 			if !strings.HasSuffix(out, "\ndone\n") {
 				t.Errorf("%s %s: %q does not end with done", eng, name, out)
 			}
@@ -115,7 +115,7 @@ func TestTrapIsResult(t *testing.T) {
 		if err != nil || got != "Exception: unreachable" {
 			t.Fatalf("%s: got %q, %v; want the trap text", eng, got, err)
 		}
-		if log := rt.logText(); !strings.Contains(log, "[ERROR "+LogModule+"] the function trapped: Exception: unreachable") {
+		if log := rt.LogText(); !strings.Contains(log, "[ERROR "+LogModule+"] the function trapped: Exception: unreachable") {
 			t.Errorf("%s: the log does not show the trap: %q", eng, log)
 		}
 	}
