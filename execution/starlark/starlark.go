@@ -105,7 +105,7 @@ var (
 // heap budget, or bad arguments, fail the task. A canceled or timed-out
 // ctx stops the payload and returns ctx's error.
 func (e *Executor) Execute(ctx context.Context, task *executor.Task, rt executor.Runtime) (executor.Result, error) {
-	argv, err := flattenArguments(task.Arguments)
+	argv, err := executor.Argv(task.Arguments)
 	if err != nil {
 		return executor.Result{}, err
 	}

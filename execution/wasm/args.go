@@ -1,59 +1,26 @@
 package wasm
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
+
+	"github.com/teaclave-go/teaclave/execution/executor"
 )
 
-// flattenArguments turns a task's argument object into Teaclave's argv:
-// k1, v1, k2, v2, ... in byte-wise key order (serde_json's BTreeMap
-// order), string values raw and every other value as compact JSON text
-// (functions.md §0.2). A NUL byte cannot cross into a C string: Teaclave's
-// host panicked on one; here the task fails with the reason.
+// flattenArguments is executor.Argv for C strings. A NUL byte cannot cross
+// into a C string: Teaclave's host panicked on one; here the task fails
+// with the reason.
 func flattenArguments(raw json.RawMessage) ([]string, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, nil
+	argv, err := executor.Argv(raw)
+	if err != nil {
+		return nil, err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		return nil, errors.New("the function arguments are not a JSON object")
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	argv := make([]string, 0, 2*len(keys))
-	for _, k := range keys {
-		v, err := argumentText(m[k])
-		if err != nil {
-			return nil, fmt.Errorf("argument %q: %w", k, err)
-		}
+	for i := 0; i < len(argv); i += 2 {
+		k, v := argv[i], argv[i+1]
 		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
 			return nil, fmt.Errorf("argument %q contains a NUL byte, which a C string cannot hold", strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", `\0`), "?"))
 		}
-		argv = append(argv, k, v)
 	}
 	return argv, nil
-}
-
-// argumentText is the argv form of one JSON value.
-func argumentText(v json.RawMessage) (string, error) {
-	v = bytes.TrimSpace(v)
-	if len(v) > 0 && v[0] == '"' {
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return "", errors.New("not a valid JSON string")
-		}
-		return s, nil
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, v); err != nil {
-		return "", errors.New("not valid JSON")
-	}
-	return b.String(), nil
 }
