@@ -95,9 +95,15 @@ func bigCases(t testing.TB) []bigCase {
 			"model_file": readTestdata(t, "gbdt_prediction/model.txt"),
 			"data_file":  lines(20000, func(i int) string { return fmt.Sprintf("%s,%s,%s,%s", num(i, 0), num(i, 1), num(i, 2), num(i, 3)) }),
 		}, []string{"result_file"}},
+		{NameGBDTTrain, `{"feature_size":4,"max_depth":5,"iterations":10,"shrinkage":0.1,"feature_sample_ratio":1,"data_sample_ratio":1,"min_leaf_size":1,"loss":"SquaredError","training_optimization_level":2}`, map[string][]byte{
+			"training_data": lines(5000, func(i int) string {
+				return fmt.Sprintf("%s,%s,%s,%s,%d", num(i, 0), num(i, 1), num(i, 2), num(i, 3), i%3)
+			}),
+		}, []string{"trained_model"}},
 		{NamePrincipalComponentsAnalysis, `{"center":true,"feature_size":4,"n":2}`, map[string][]byte{
 			"input_data": lines(20000, func(i int) string { return fmt.Sprintf("%s,%s,%s,%s,0", num(i, 0), num(i, 1), num(i, 2), num(i, 3)) }),
 		}, []string{"output_data"}},
+		{NameFaceDetection, faceDetectionArgs(faceCrop(t), `"score_thresh":2.0`), nil, nil},
 	}
 }
 

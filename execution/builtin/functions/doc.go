@@ -1,7 +1,9 @@
 // Package functions holds Teaclave's built-in functions in Go: password
 // check, ordered set intersect and join, private join and compute, RSA
 // sign, online decrypt, logistic regression train and predict, GBDT
-// predict and principal components analysis (functions.md §2). The
+// train and predict, principal components analysis and face detection
+// (SeetaFace's funnel-structured cascade, package seetaface) (functions.md
+// §2). The
 // builtin executor (package execution/builtin) dispatches to them by the
 // registered function's name; All returns a fresh list of them.
 //
@@ -10,8 +12,9 @@
 // types, the input and output names, the file formats, the summary string,
 // and Teaclave's error texts where Teaclave had them. Where Teaclave's
 // output bytes are exact, these are too: logistic regression follows
-// rulinalg's 8-way unrolled dot product and sums, GBDT prediction uses
-// float32 arithmetic, and numbers are printed the way Rust printed them.
+// rulinalg's 8-way unrolled dot product and sums, GBDT training ports
+// gbdt-rs's tree building and GBDT prediction its tree walk, both in
+// float32, and numbers are printed the way Rust printed them.
 // PCA uses gonum's SVD and agrees with Teaclave's output to about 1e-15.
 //
 // Every function honours its context: long loops check ctx.Err() and

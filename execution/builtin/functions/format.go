@@ -69,7 +69,17 @@ func appendExponent(b []byte, exp string) []byte {
 // format): the shortest digits, "1.0" for whole numbers, decimal notation
 // while 1e-5 ≤ |x| < 1e16 and "1e-7" or "1.5e16" otherwise, and null for
 // a value that is not finite.
-func appendJSONFloat(b []byte, x float64) []byte {
+func appendJSONFloat(b []byte, x float64) []byte { return appendShortest(b, x, 64) }
+
+// appendJSONFloat32 appends x as serde_json wrote an f32: the shortest
+// digits that read back as the float32 x, "1.0" for whole numbers,
+// decimal notation while 1e-6 ≤ |x| < 1e13 and exponent notation
+// otherwise, and null for a value that is not finite.
+func appendJSONFloat32(b []byte, x float32) []byte { return appendShortest(b, float64(x), 32) }
+
+// appendShortest is appendJSONFloat for a float64 (bits 64) or a float32
+// (bits 32) held in x.
+func appendShortest(b []byte, x float64, bits int) []byte {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return append(b, "null"...)
 	}
@@ -83,24 +93,29 @@ func appendJSONFloat(b []byte, x float64) []byte {
 		b = append(b, '-')
 		x = -x
 	}
-	s := strconv.FormatFloat(x, 'e', -1, 64)
+	s := strconv.FormatFloat(x, 'e', -1, bits)
 	mant, exp, _ := strings.Cut(s, "e")
 	digits := strings.Replace(mant, ".", "", 1)
 	e, _ := strconv.Atoi(exp)
-	// x = 0.digits × 10^point
+	// x = 0.digits × 10^point. ryu writes an f32 in decimal notation
+	// while 1e-6 ≤ |x| < 1e13.
 	length, point := len(digits), e+1
+	maxPoint, minPoint := 16, -5
+	if bits == 32 {
+		maxPoint, minPoint = 13, -6
+	}
 	switch {
-	case length <= point && point <= 16:
+	case length <= point && point <= maxPoint:
 		b = append(b, digits...)
 		for range point - length {
 			b = append(b, '0')
 		}
 		return append(b, ".0"...)
-	case 0 < point && point <= 16:
+	case 0 < point && point <= maxPoint:
 		b = append(b, digits[:point]...)
 		b = append(b, '.')
 		return append(b, digits[point:]...)
-	case -5 < point && point <= 0:
+	case minPoint < point && point <= 0:
 		b = append(b, "0."...)
 		for range -point {
 			b = append(b, '0')

@@ -20,7 +20,9 @@ const (
 	NameLogisticRegressionTrain     = "builtin-logistic-regression-train"
 	NameLogisticRegressionPredict   = "builtin-logistic-regression-predict"
 	NameGBDTPredict                 = "builtin-gbdt-predict"
+	NameGBDTTrain                   = "builtin-gbdt-train"
 	NamePrincipalComponentsAnalysis = "builtin_principal_components_analysis"
+	NameFaceDetection               = "builtin-face-detection"
 )
 
 // Function is one built-in function.
@@ -53,7 +55,9 @@ func AllWithLimits(l Limits) []Function {
 		LogisticRegressionTrain(l),
 		LogisticRegressionPredict(l),
 		GBDTPredict(l),
+		GBDTTrain(l),
 		PrincipalComponentsAnalysis(l),
+		FaceDetection(l),
 	}
 }
 

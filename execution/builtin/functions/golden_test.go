@@ -23,7 +23,9 @@ func TestAllNames(t *testing.T) {
 		"builtin-logistic-regression-train",
 		"builtin-logistic-regression-predict",
 		"builtin-gbdt-predict",
+		"builtin-gbdt-train",
 		"builtin_principal_components_analysis",
+		"builtin-face-detection",
 	}
 	var got []string
 	for _, f := range All() {

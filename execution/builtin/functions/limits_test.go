@@ -74,6 +74,10 @@ func builtinCases(t testing.TB) []builtinCase {
 			map[string]string{"model_file": gbdt, "data_file": "0.1\n"},
 			map[string]string{"model_file": gbdt, "data_file": "0.1\n"},
 			[]string{"result_file"}},
+		{NameGBDTTrain, `{"feature_size":1,"max_depth":2,"iterations":2,"shrinkage":0.1,"feature_sample_ratio":1,"data_sample_ratio":1,"min_leaf_size":1,"loss":"LAD","training_optimization_level":2}`,
+			map[string]string{"training_data": "1,2\n3,4\n"},
+			map[string]string{"training_data": "1,2\n"},
+			[]string{"trained_model"}},
 		{NamePrincipalComponentsAnalysis, `{"center":true,"feature_size":2,"n":1}`,
 			map[string]string{"input_data": "1,2,0\n3,4,0\n5,7,0\n"},
 			map[string]string{"input_data": "1,2,0\n"},
@@ -104,6 +108,7 @@ func TestBuiltinCasesValid(t *testing.T) {
 		NameLogisticRegressionTrain:     "logistic_regression_train",
 		NameLogisticRegressionPredict:   "logistic_regression_predict",
 		NameGBDTPredict:                 "gbdt_predict",
+		NameGBDTTrain:                   "gbdt_train",
 		NamePrincipalComponentsAnalysis: "principal_components_analysis",
 	}
 	for _, c := range builtinCases(t) {
@@ -142,8 +147,8 @@ func TestInputTooLarge(t *testing.T) {
 			n++
 		}
 	}
-	if n != 15 {
-		t.Fatalf("%d inputs tested, want 15", n)
+	if n != 16 {
+		t.Fatalf("%d inputs tested, want 16", n)
 	}
 }
 
