@@ -6,21 +6,21 @@ import (
 
 	"go.uber.org/fx"
 	"google.golang.org/grpc"
-)
 
-// ConnName is the fx name of the connection RemoteModule takes:
-// a grpc.ClientConnInterface tagged `name:"accesscontrol"`, pinned to the
-// access control service's attested identity.
-const ConnName = "accesscontrol"
+	"github.com/teaclave-go/teaclave/attestation"
+	"github.com/teaclave-go/teaclave/rpc"
+)
 
 // Module runs the access control service in this process. It provides the
 // *Service and it as an Authorizer, and ties Start and Stop to the fx
 // lifecycle. A Config in the graph is optional; Defaults() is used without
-// one. The gRPC endpoint is contributed by the transport wiring (Register).
+// one. It contributes its gRPC service (Register) to the internal endpoint
+// through the "grpc_services" group.
 var Module = fx.Module("accesscontrol", fx.Provide(provide))
 
 // RemoteModule provides an Authorizer that calls a remote access control
-// service over the connection named ConnName.
+// service, over a connection from the graph's *rpc.Dialer pinned to the
+// service's attested identity.
 var RemoteModule = fx.Module("accesscontrol-remote", fx.Provide(provideRemote))
 
 type params struct {
@@ -32,8 +32,9 @@ type params struct {
 
 type result struct {
 	fx.Out
-	Service    *Service
-	Authorizer Authorizer
+	Service      *Service
+	Authorizer   Authorizer
+	Registration rpc.Registration `group:"grpc_services"`
 }
 
 func provide(p params) (result, error) {
@@ -49,12 +50,17 @@ func provide(p params) (result, error) {
 		OnStart: func(ctx context.Context) error { return s.Start(ctx) },
 		OnStop:  func(ctx context.Context) error { return s.Stop(ctx) },
 	})
-	return result{Service: s, Authorizer: s}, nil
+	return result{Service: s, Authorizer: s, Registration: rpc.Registration{
+		Service:  attestation.ServiceAccessControl,
+		Kind:     rpc.InternalEndpoint,
+		Register: func(r grpc.ServiceRegistrar) { Register(r, s) },
+	}}, nil
 }
 
-type remoteParams struct {
-	fx.In
-	Conn grpc.ClientConnInterface `name:"accesscontrol"`
+func provideRemote(d *rpc.Dialer) (Authorizer, error) {
+	cc, err := d.Conn(attestation.ServiceAccessControl)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(cc), nil
 }
-
-func provideRemote(p remoteParams) Authorizer { return NewClient(p.Conn) }

@@ -8,30 +8,26 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/teaclave-go/teaclave"
+	"github.com/teaclave-go/teaclave/attestation"
+	"github.com/teaclave-go/teaclave/rpc"
 )
 
-// Names of the values the fx modules take from the graph.
-const (
-	// StoreName tags the teaclave.Store that holds the user database:
-	// `name:"authentication"`. It must be the authentication service's own
-	// sealed store, not the storage service's.
-	StoreName = "authentication"
-	// ConnName tags the grpc.ClientConnInterface RemoteModule uses:
-	// `name:"authentication"`, a connection to the internal endpoint pinned
-	// to the authentication service's attested identity.
-	ConnName = "authentication"
-)
+// StoreName tags the teaclave.Store that holds the user database:
+// `name:"authentication"`. It must be the authentication service's own
+// sealed store, not the storage service's.
+const StoreName = "authentication"
 
 // Module runs the authentication service in this process. It provides the
 // *Service and it as Authenticator and Directory, and ties Start and Stop
 // to the fx lifecycle. It takes the store named StoreName, and optionally a
-// *Config (Defaults() without one), a Clock and a *slog.Logger. The
-// endpoints are contributed by the transport wiring (RegisterAPI,
-// RegisterInternal).
+// *Config (Defaults() without one), a Clock and a *slog.Logger. It
+// contributes two rpc.Registrations to the "grpc_services" group: the api
+// endpoint (RegisterAPI) and the internal endpoint (RegisterInternal).
 var Module = fx.Module("authentication", fx.Provide(provide))
 
-// RemoteModule provides Authenticator and Directory over the connection
-// named ConnName.
+// RemoteModule provides Authenticator and Directory served by a remote
+// authentication service, over a connection from the graph's *rpc.Dialer
+// pinned to the service's attested identity (its internal endpoint).
 var RemoteModule = fx.Module("authentication-remote", fx.Provide(provideRemote))
 
 type params struct {
@@ -48,6 +44,7 @@ type result struct {
 	Service       *Service
 	Authenticator Authenticator
 	Directory     Directory
+	Registrations []rpc.Registration `group:"grpc_services,flatten"`
 }
 
 func provide(p params) (result, error) {
@@ -63,12 +60,10 @@ func provide(p params) (result, error) {
 		OnStart: func(ctx context.Context) error { return s.Start(ctx) },
 		OnStop:  func(ctx context.Context) error { return s.Stop(ctx) },
 	})
-	return result{Service: s, Authenticator: s, Directory: s}, nil
-}
-
-type remoteParams struct {
-	fx.In
-	Conn grpc.ClientConnInterface `name:"authentication"`
+	return result{Service: s, Authenticator: s, Directory: s, Registrations: []rpc.Registration{
+		{Service: attestation.ServiceAuthentication, Kind: rpc.APIEndpoint, Register: func(r grpc.ServiceRegistrar) { RegisterAPI(r, s) }},
+		{Service: attestation.ServiceAuthentication, Kind: rpc.InternalEndpoint, Register: func(r grpc.ServiceRegistrar) { RegisterInternal(r, s) }},
+	}}, nil
 }
 
 type remoteResult struct {
@@ -77,7 +72,11 @@ type remoteResult struct {
 	Directory     Directory
 }
 
-func provideRemote(p remoteParams) remoteResult {
-	c := NewClient(p.Conn)
-	return remoteResult{Authenticator: c, Directory: c}
+func provideRemote(d *rpc.Dialer) (remoteResult, error) {
+	cc, err := d.Conn(attestation.ServiceAuthentication)
+	if err != nil {
+		return remoteResult{}, err
+	}
+	c := NewClient(cc)
+	return remoteResult{Authenticator: c, Directory: c}, nil
 }

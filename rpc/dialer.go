@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // Endpoints maps service names (attestation.Service*) to the addresses of
@@ -32,9 +34,21 @@ func NewDialer(t *Transport, endpoints Endpoints) *Dialer {
 	return &Dialer{t: t, endpoints: eps, conns: map[string]*grpc.ClientConn{}}
 }
 
+// redialBackoff is how a dialer's connections retry a service that went
+// away: from 100 ms up to 2 s between attempts, instead of gRPC's default
+// of up to two minutes, so that a restarted service is reached again
+// within seconds.
+func redialBackoff() grpc.DialOption {
+	return grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+		MinConnectTimeout: 10 * time.Second,
+	})
+}
+
 // Conn returns the connection to service, creating it on first use. The
 // connection is lazy: the handshake, and with it the attestation check,
-// happens at the first call.
+// happens at the first call. A connection whose service goes away tries
+// again every 2 s at most, so a restarted service is found quickly.
 func (d *Dialer) Conn(service string) (grpc.ClientConnInterface, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -45,7 +59,7 @@ func (d *Dialer) Conn(service string) (grpc.ClientConnInterface, error) {
 	if !ok || addr == "" {
 		return nil, fmt.Errorf("rpc: no address configured for %s", service)
 	}
-	cc, err := d.t.Dial(addr, service)
+	cc, err := d.t.Dial(addr, service, redialBackoff())
 	if err != nil {
 		return nil, err
 	}

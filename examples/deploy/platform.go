@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 
@@ -63,11 +64,12 @@ func Platform(cfg Config, trust *Trust, logger *slog.Logger) fx.Option {
 		scheduler.Module,
 		execution.Module,
 		// The executors this platform runs; a main lists them explicitly.
-		// wazero's compiler needs an executable heap; SGX builds of the
-		// platform pass wasm.ModuleWith(wasm.Config{Engine:
-		// wasm.EngineInterpreter}) instead (docs/security.md).
+		// wazero's compiler needs an executable heap, which SGX enclaves
+		// do not have (enclave.json: executableHeap false): production
+		// builds, and any build configured with execution.wasm_engine =
+		// "interpreter", run wasm.EngineInterpreter (docs/security.md).
 		builtin.Module,
-		wasm.Module,
+		wasm.ModuleWith(wasm.Config{Engine: wasmEngine(cfg)}),
 		starlark.Module,
 		// In-process wiring: the consumers' small interfaces on the
 		// providers' services.
@@ -93,7 +95,7 @@ func Platform(cfg Config, trust *Trust, logger *slog.Logger) fx.Option {
 // folder of fusion files (outputs the platform keeps sealed for later
 // tasks).
 func executionConfig(cfg Config) (execution.Config, error) {
-	fusion := cfg.DataPath("fusion")
+	fusion := cfg.FusionDir()
 	if err := os.MkdirAll(fusion, 0o700); err != nil {
 		return execution.Config{}, fmt.Errorf("deploy: fusion folder: %w", err)
 	}
@@ -101,10 +103,35 @@ func executionConfig(cfg Config) (execution.Config, error) {
 		Capacity: cfg.Execution.Workers,
 		Files: fileagent.Config{
 			Allow:     cfg.Execution.FileAgentAllowlist,
-			OwnAddrs:  []string{cfg.APIEndpoints.Authentication.ListenAddress, cfg.APIEndpoints.Frontend.ListenAddress},
+			OwnAddrs:  ownAddrs(cfg),
 			FusionDir: fusion,
 		},
 	}, nil
+}
+
+// ownAddrs are the platform's own listen and advertised addresses, which
+// the file agent refuses to reach unless allowed: the api endpoints and
+// every internal endpoint.
+func ownAddrs(cfg Config) []string {
+	addrs := []string{cfg.APIEndpoints.Authentication.ListenAddress, cfg.APIEndpoints.Frontend.ListenAddress}
+	for _, key := range InternalKeys() {
+		if _, ok := cfg.InternalEndpoints[key]; !ok {
+			continue
+		}
+		ep, err := cfg.InternalEndpoint(key)
+		if err != nil {
+			continue
+		}
+		addrs = append(addrs, ep.ListenAddress)
+		// An advertised address by IP is refused too; one by host name
+		// is the listen address as others see it.
+		if a, err := dialAddress(ep.AdvertisedAddress); err == nil && a != ep.ListenAddress {
+			if _, err := netip.ParseAddrPort(a); err == nil {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	return addrs
 }
 
 // authStore opens the authentication service's own sealed database:

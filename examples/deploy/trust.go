@@ -86,15 +86,25 @@ func ClientTrust(dataDir string) (*attestation.Verifier, error) {
 // loadVerifier reads the enclave info and its signature from the data
 // folder and verifies them under policy.
 func loadVerifier(dataDir string, policy *attestation.Policy) (*attestation.Verifier, error) {
-	infoBytes, err := os.ReadFile(filepath.Join(dataDir, EnclaveInfoFile))
+	return loadVerifierFrom(filepath.Join(dataDir, EnclaveInfoFile), []string{auditorSignaturePath(dataDir)}, policy)
+}
+
+// loadVerifierFrom reads the enclave info and its auditors' signatures
+// and verifies them under policy.
+func loadVerifierFrom(infoPath string, sigPaths []string, policy *attestation.Policy) (*attestation.Verifier, error) {
+	infoBytes, err := os.ReadFile(infoPath)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: enclave info: %w", err)
 	}
-	sig, err := os.ReadFile(auditorSignaturePath(dataDir))
-	if err != nil {
-		return nil, fmt.Errorf("deploy: enclave info signature: %w", err)
+	sigs := make([][]byte, 0, len(sigPaths))
+	for _, p := range sigPaths {
+		sig, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("deploy: enclave info signature: %w", err)
+		}
+		sigs = append(sigs, sig)
 	}
-	info, err := attestation.LoadEnclaveInfo(infoBytes, [][]byte{sig}, policy)
+	info, err := attestation.LoadEnclaveInfo(infoBytes, sigs, policy)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: enclave info: %w", err)
 	}
