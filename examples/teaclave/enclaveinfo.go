@@ -139,16 +139,22 @@ func writeNew(path string, data []byte, perm os.FileMode, force bool) error {
 
 func runEnclaveInfoGenerate(a *app, args []string) error {
 	var out output
-	var signer, outPath string
+	var signer, outPath, dataDir string
 	var force bool
-	f := a.newFlags("teaclave enclave-info generate", "--signer KEY.pem [-o FILE] SERVICE=BINARY...", `
+	f := a.newFlags("teaclave enclave-info generate", "{--signer KEY.pem [-o FILE] | --data-dir DIR} SERVICE=BINARY...", `
 Writes enclave_info.toml for simulated binaries (development builds only): each
 service's mr_enclave is the SHA-256 of its binary and every mr_signer is the
 SHA-256 of the signing key's public key (PKIX DER), as the simulated attestor
 reports them. SERVICE is a full name (teaclave_frontend_service) or a short one
 (frontend). For SGX binaries, take the values from 'ego uniqueid' and
-'ego signerid' instead. Sign the result with 'teaclave enclave-info sign'.`)
+'ego signerid' instead. Sign the result with 'teaclave enclave-info sign'.
+
+With --data-dir, prepares the shared data folder of a multi-process
+development deployment instead (docs/deploy.md): it creates the development
+trust material there if it is missing, writes the enclave info for the given
+binaries and signs it with the development auditor's key, in one step.`)
 	f.StringVar(&signer, "signer", "", "the enclave signing key (PEM: public key, or the private key it comes from)")
+	f.StringVar(&dataDir, "data-dir", "", "a multi-process development deployment's data `folder` to write and sign the enclave info in")
 	f.StringVar(&outPath, "o", "enclave_info.toml", "output `file`; - for standard output")
 	f.BoolVar(&force, "force", false, "replace an existing output file")
 	out.register(f)
@@ -156,8 +162,8 @@ reports them. SERVICE is a full name (teaclave_frontend_service) or a short one
 	if err != nil {
 		return err
 	}
-	if signer == "" {
-		return usagef("--signer is required")
+	if (signer == "") == (dataDir == "") {
+		return usagef("give --signer or --data-dir (one of them)")
 	}
 	if len(pos) == 0 {
 		return usagef("give at least one SERVICE=BINARY (e.g. frontend=./platform)")
@@ -176,6 +182,14 @@ reports them. SERVICE is a full name (teaclave_frontend_service) or a short one
 			return usagef("service %s given twice", name)
 		}
 		executables[name] = bin
+	}
+	if dataDir != "" {
+		if err := writeDevelopmentEnclaveInfo(dataDir, executables); err != nil {
+			return err
+		}
+		return a.print(&out, map[string]any{"data_dir": dataDir, "services": len(executables)}, func(w io.Writer) {
+			fmt.Fprintf(w, "Wrote and signed the enclave info of %d services in %s.\n", len(executables), dataDir)
+		})
 	}
 	pub, err := publicKeyOf(signer)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"log/slog"
@@ -238,4 +240,41 @@ func TestHelpAndUsage(t *testing.T) {
 	if got := c.ok("help", "task", "get"); !strings.Contains(got, "teaclave task get TASK_ID") {
 		t.Fatalf("help task get:\n%s", got)
 	}
+}
+
+// TestEnclaveInfoDataDir prepares a multi-process deployment's data folder
+// with generate --data-dir: the enclave info it writes records each
+// binary's own measurement and passes verify --data-dir; a binary rebuilt
+// afterwards no longer matches.
+func TestEnclaveInfoDataDir(t *testing.T) {
+	c := newCLI(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	front := writeFile(t, dir, "frontend-bin", "frontend binary")
+	store := writeFile(t, dir, "storage-bin", "storage binary")
+	c.ok("enclave-info", "generate", "--data-dir", data, "frontend="+front, "storage="+store)
+	out := c.ok("enclave-info", "verify", "--data-dir", data, "--json")
+	var got struct {
+		Services map[string]struct {
+			MREnclave string `json:"mr_enclave"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("verify --json: %v\n%s", err, out)
+	}
+	if len(got.Services) != 2 {
+		t.Fatalf("services = %v, want frontend and storage", got.Services)
+	}
+	for name, bin := range map[string]string{attestation.ServiceFrontend: front, attestation.ServiceStorage: store} {
+		m, err := sim.MeasureExecutable(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := got.Services[name].MREnclave; s != hex.EncodeToString(m[:]) {
+			t.Errorf("%s mr_enclave = %v, want %x", name, s, m)
+		}
+	}
+	c.fail(exitUsage, []string{"--signer or --data-dir"}, "enclave-info", "generate", "frontend="+front)
+	c.fail(exitUsage, []string{"--signer or --data-dir"}, "enclave-info", "generate", "--data-dir", data, "--signer", "x.pem", "frontend="+front)
+	c.fail(exitError, []string{"nosuch"}, "enclave-info", "generate", "--data-dir", data, "frontend="+filepath.Join(dir, "nosuch"))
 }
