@@ -1,7 +1,9 @@
 // Package sgx is attestation on Intel SGX through EGo: a Quoter on
 // enclave.GetRemoteReport (an Open Enclave report around a DCAP quote, which
-// the endorsing attestation service turns into Teaclave's report) and a
-// Sealer on the enclave's product seal key.
+// the endorsing attestation service of attestation/endorser turns into
+// Teaclave's report), NewAttestor that wires it to an endorser client, and
+// a Sealer on the enclave's product seal key. docs/sgx.md is the deployment
+// guide.
 //
 // EGo's enclave package needs cgo, so the implementation is in cgo builds;
 // without cgo every method returns errors.ErrUnsupported. Outside an enclave

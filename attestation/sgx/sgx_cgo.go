@@ -31,6 +31,14 @@ func (Quoter) Quote(ctx context.Context, reportData [64]byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sgx: remote report: %w", err)
 	}
+	// Refuse here, not at the endorser, a report we could not use.
+	oe, err := attestation.ParseOEReport(report)
+	if err != nil {
+		return nil, fmt.Errorf("sgx: remote report: %w", err)
+	}
+	if oe.Body.ReportData != reportData {
+		return nil, fmt.Errorf("sgx: remote report carries other report data")
+	}
 	return report, nil
 }
 
