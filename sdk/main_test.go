@@ -6,10 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"path"
 	"sync"
 	"testing"
 
@@ -26,7 +23,7 @@ import (
 // shared is the platform of this test binary.
 type shared struct {
 	platform *deploytest.Platform
-	files    *fileServer
+	files    *deploytest.FileServer
 }
 
 var env shared
@@ -46,19 +43,19 @@ func runMain(m *testing.M) (code int) {
 		}
 		tb.cleanup()
 	}()
-	files, err := newFileServer()
+	files, err := deploytest.NewFileServer(nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "file server:", err)
 		return 1
 	}
-	tb.Cleanup(files.close)
-	p := deploytest.StartWith(tb, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	tb.Cleanup(func() { files.Close() })
+	p := deploytest.StartWith(tb, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	env = shared{platform: p, files: files}
 	for k, v := range map[string]string{
 		"TEACLAVE_AUTH_ADDR":     p.AuthAddr,
 		"TEACLAVE_FRONTEND_ADDR": p.FrontendAddr,
 		"TEACLAVE_DATA_DIR":      p.Config.Data.Dir,
-		"TEACLAVE_FILE_SERVER":   "http://" + files.addr,
+		"TEACLAVE_FILE_SERVER":   "http://" + files.Addr(),
 	} {
 		os.Setenv(k, v)
 	}
@@ -114,51 +111,4 @@ func (t *mainTB) TempDir() string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
-}
-
-// fileServer stands for the users' storage: GET returns what PUT stored.
-type fileServer struct {
-	mu    sync.Mutex
-	files map[string][]byte
-	addr  string
-	srv   *http.Server
-}
-
-func newFileServer() (*fileServer, error) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	fs := &fileServer{files: map[string][]byte{}, addr: lis.Addr().String()}
-	fs.srv = &http.Server{Handler: fs}
-	go fs.srv.Serve(lis)
-	return fs, nil
-}
-
-func (fs *fileServer) close() { fs.srv.Close() }
-
-func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := path.Base(r.URL.Path)
-	switch r.Method {
-	case http.MethodPut:
-		data, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		fs.mu.Lock()
-		fs.files[name] = data
-		fs.mu.Unlock()
-	case http.MethodGet:
-		fs.mu.Lock()
-		data, ok := fs.files[name]
-		fs.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	default:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	}
 }

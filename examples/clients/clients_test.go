@@ -7,64 +7,21 @@ package clients_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/teaclave-go/teaclave/examples/deploy/deploytest"
 )
 
-// storage is the users' file storage: GET returns what PUT stored.
-type storage struct {
-	mu    sync.Mutex
-	files map[string][]byte
-}
-
-func (s *storage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := path.Base(r.URL.Path)
-	switch r.Method {
-	case http.MethodPut:
-		data, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.mu.Lock()
-		s.files[name] = data
-		s.mu.Unlock()
-	case http.MethodGet:
-		s.mu.Lock()
-		data, ok := s.files[name]
-		s.mu.Unlock()
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write(data)
-	default:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	}
-}
-
+// startStorage starts the users' file storage (GET returns what PUT
+// stored) and returns its address.
 func startStorage(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: &storage{files: map[string][]byte{}}}
-	go srv.Serve(lis)
-	t.Cleanup(func() { srv.Close() })
-	return lis.Addr().String()
+	return deploytest.StartFileServer(t, nil).Addr()
 }
 
 // buildClients builds every program of this folder into a temporary

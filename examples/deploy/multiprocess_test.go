@@ -239,7 +239,7 @@ name = "node0"
 [[execution.nodes]]
 name = "node1"
 workers = 1
-`, authAddr, frontAddr, internal.String(), dataDir, files.addr)
+`, authAddr, frontAddr, internal.String(), dataDir, files.Addr())
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -328,8 +328,8 @@ workers = 1
 		{"psi0.txt.enc", "92f686d4ac2ba6b4ffd93bc7ac5dbf58", "output_psi0.enc", "input_data1", "output_result1"},
 		{"psi1.txt.enc", "8b3104972a6f0de949315e0b45d5dd66", "output_psi1.enc", "input_data2", "output_result2"},
 	} {
-		in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.url(c.in), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
-		out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.url(c.out), CryptoInfo: pfs()})).must(t)
+		in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.URL(c.in), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
+		out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.URL(c.out), CryptoInfo: pfs()})).must(t)
 		try(fe.AssignData(u[i], &frontendpb.AssignDataRequest{TaskId: twoParty.TaskId,
 			Inputs: []*frontendpb.DataMap{{DataName: c.slotIn, DataId: in.DataId}}, Outputs: []*frontendpb.DataMap{{DataName: c.slotOut, DataId: out.DataId}}})).must(t)
 	}
@@ -354,10 +354,10 @@ workers = 1
 	// Every task finishes with its result; nothing was lost.
 	waitOK(ctx, t, fe, u[0], twoParty.TaskId, "3 common items")
 	waitOK(ctx, t, fe, u[1], twoParty.TaskId, "3 common items")
-	if got := decryptPFS(t, "output_psi0.enc", files.uploaded(t, "output_psi0.enc")); got != "0101010" {
+	if got := decryptPFS(t, "output_psi0.enc", uploaded(t, files, "output_psi0.enc")); got != "0101010" {
 		t.Errorf("output 1 = %q", got)
 	}
-	if got := decryptPFS(t, "output_psi1.enc", files.uploaded(t, "output_psi1.enc")); got != "01101" {
+	if got := decryptPFS(t, "output_psi1.enc", uploaded(t, files, "output_psi1.enc")); got != "01101" {
 		t.Errorf("output 2 = %q", got)
 	}
 	for id, msg := range batch {

@@ -25,7 +25,7 @@ const expectedGBDTModel = "../../execution/builtin/functions/testdata/gbdt_train
 // model byte for byte.
 func TestScenarioSequentialJoinThenTrainA6(t *testing.T) {
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "user0", "user1")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 
@@ -51,7 +51,7 @@ func TestScenarioSequentialJoinThenTrainA6(t *testing.T) {
 		{"join1.csv.enc", "d1e5a520489c93d0254c8c22cdefab89", "input_data2"},
 	} {
 		data := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{
-			Url: files.url(in.file), Cmac: mustHex(in.cmac), CryptoInfo: pfs(),
+			Url: files.URL(in.file), Cmac: mustHex(in.cmac), CryptoInfo: pfs(),
 		})).must(t)
 		try(fe.AssignData(u[i], &frontendpb.AssignDataRequest{TaskId: joinTask.TaskId,
 			Inputs: []*frontendpb.DataMap{{DataName: in.slot, DataId: data.DataId}}})).must(t)
@@ -90,7 +90,7 @@ func TestScenarioSequentialJoinThenTrainA6(t *testing.T) {
 		OutputsOwnership: []*frontendpb.OwnerList{{DataName: "trained_model", Uids: []string{"user0"}}},
 	})).must(t)
 	in := try(fe.RegisterInputFromOutput(u[0], &frontendpb.RegisterInputFromOutputRequest{DataId: fused.DataId})).must(t)
-	model := try(fe.RegisterOutputFile(u[0], &frontendpb.RegisterOutputFileRequest{Url: files.url("output_model.enc"), CryptoInfo: pfs()})).must(t)
+	model := try(fe.RegisterOutputFile(u[0], &frontendpb.RegisterOutputFileRequest{Url: files.URL("output_model.enc"), CryptoInfo: pfs()})).must(t)
 	try(fe.AssignData(u[0], &frontendpb.AssignDataRequest{TaskId: trainTask.TaskId,
 		Inputs:  []*frontendpb.DataMap{{DataName: "training_data", DataId: in.DataId}},
 		Outputs: []*frontendpb.DataMap{{DataName: "trained_model", DataId: model.DataId}}})).must(t)
@@ -106,7 +106,7 @@ func TestScenarioSequentialJoinThenTrainA6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := decryptPFS(t, "output_model.enc", files.uploaded(t, "output_model.enc")); !bytes.Equal([]byte(got), want) {
+	if got := decryptPFS(t, "output_model.enc", uploaded(t, files, "output_model.enc")); !bytes.Equal([]byte(got), want) {
 		t.Errorf("the trained model (%d bytes) is not Teaclave's expected_model.txt (%d bytes)", len(got), len(want))
 	}
 }

@@ -22,14 +22,6 @@ import (
 // wasmSources holds the C payloads the wasm executor's own tests build.
 const wasmSources = "../../execution/wasm/testdata"
 
-// serveFile makes the file server answer GET name with data, ahead of any
-// testdata file of the same name.
-func (fs *fileServer) serveFile(name string, data []byte) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.files[name] = data
-}
-
 func readTestdataFile(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -127,7 +119,7 @@ func mustFinish(t *testing.T, fe frontendpb.TeaclaveFrontendClient, id, want str
 // RegisterInputFromOutput, and cannot run until both owners approve.
 func TestScenarioPythonFusion(t *testing.T) {
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "user0", "user1")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 
@@ -159,9 +151,9 @@ func TestScenarioPythonFusion(t *testing.T) {
 		if got := fmt.Sprintf("%x", cmac); got != in.cmac {
 			t.Fatalf("%s: cmac %s, Teaclave's test registers %s", in.plain, got, in.cmac)
 		}
-		files.serveFile(in.name, enc)
+		files.Put(in.name, enc)
 		data := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{
-			Url: files.url(in.name), Cmac: cmac,
+			Url: files.URL(in.name), Cmac: cmac,
 			CryptoInfo: &commonpb.FileCryptoInfo{Schema: string(in.info.Schema), Key: in.info.Key, Iv: in.info.IV},
 		})).must(t)
 		try(fe.AssignData(u[i], &frontendpb.AssignDataRequest{TaskId: task.TaskId,
@@ -209,7 +201,7 @@ func TestScenarioPythonFusion(t *testing.T) {
 func TestScenarioWasm(t *testing.T) {
 	add, psi := buildWasm(t, "simple_add"), buildWasm(t, "psi")
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "user0", "user1")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 
@@ -262,9 +254,9 @@ func TestScenarioWasm(t *testing.T) {
 		} {
 			// Teaclave's files embed the names psi{0,1}.txt.enc, so they are
 			// served under those names.
-			files.serveFile(c.in, readTestdataFile(t, c.fixture))
-			in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.url(c.in), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
-			out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.url(c.out), CryptoInfo: pfs()})).must(t)
+			files.Put(c.in, readTestdataFile(t, c.fixture))
+			in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.URL(c.in), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
+			out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.URL(c.out), CryptoInfo: pfs()})).must(t)
 			try(fe.AssignData(u[i], &frontendpb.AssignDataRequest{TaskId: task.TaskId,
 				Inputs: []*frontendpb.DataMap{{DataName: c.slotIn, DataId: in.DataId}}, Outputs: []*frontendpb.DataMap{{DataName: c.slotOut, DataId: out.DataId}}})).must(t)
 		}
@@ -274,7 +266,7 @@ func TestScenarioWasm(t *testing.T) {
 		try(fe.InvokeTask(u[0], &frontendpb.InvokeTaskRequest{TaskId: task.TaskId})).must(t)
 		mustFinish(t, fe, task.TaskId, "6", u...)
 		for _, name := range []string{"output_psi0.enc", "output_psi1.enc"} {
-			out := decryptPFS(t, name, files.uploaded(t, name))
+			out := decryptPFS(t, name, uploaded(t, files, name))
 			if !strings.HasSuffix(out, "\ndone\n") {
 				t.Errorf("%s: %q does not end with done", name, out)
 			}

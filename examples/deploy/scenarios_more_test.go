@@ -19,7 +19,7 @@ import (
 // and a separate creator; every owner and the creator approve.
 func TestScenarioPrivateJoinAndCompute(t *testing.T) {
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "user0", "user1", "user2", "user3")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 	var ins []*frontendpb.FunctionInput
@@ -42,8 +42,8 @@ func TestScenarioPrivateJoinAndCompute(t *testing.T) {
 		{"bank_b.enc", "ab6065314fcbacd6971ff55d3821b51e"},
 		{"bank_c.enc", "9d7dbe465806731a43008ab094c97688"},
 	} {
-		in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.url(c.file), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
-		out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.url(fmt.Sprintf("user%d_output.enc", i)), CryptoInfo: pfs()})).must(t)
+		in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.URL(c.file), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
+		out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.URL(fmt.Sprintf("user%d_output.enc", i)), CryptoInfo: pfs()})).must(t)
 		try(fe.AssignData(u[i], &frontendpb.AssignDataRequest{TaskId: task.TaskId,
 			Inputs:  []*frontendpb.DataMap{{DataName: fmt.Sprintf("input_data%d", i), DataId: in.DataId}},
 			Outputs: []*frontendpb.DataMap{{DataName: fmt.Sprintf("output_data%d", i), DataId: out.DataId}}})).must(t)
@@ -58,7 +58,7 @@ func TestScenarioPrivateJoinAndCompute(t *testing.T) {
 			t.Fatalf("user%d: task %v: %v", i, got.Status, got.Result)
 		}
 		name := fmt.Sprintf("user%d_output.enc", i)
-		lines := strings.Split(strings.TrimSpace(decryptPFS(t, name, files.uploaded(t, name))), "\n")
+		lines := strings.Split(strings.TrimSpace(decryptPFS(t, name, uploaded(t, files, name))), "\n")
 		slices.Sort(lines)
 		if !slices.Equal(lines, []string{"c, 470000", "e, 5033000"}) {
 			t.Errorf("%s = %q", name, lines)
@@ -123,7 +123,7 @@ func TestScenarioFunctionLifecycle(t *testing.T) {
 // TestScenarioOnlineDecryptAndRSASign is functions.md's A11.
 func TestScenarioOnlineDecryptAndRSASign(t *testing.T) {
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "rsa_sign_user1", "rsa_sign_user2")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 
@@ -138,7 +138,7 @@ func TestScenarioOnlineDecryptAndRSASign(t *testing.T) {
 		t.Fatalf("online decrypt: %v %v", got.Status, got.Result)
 	}
 
-	key := try(fe.RegisterInputFile(u[0], &frontendpb.RegisterInputFileRequest{Url: files.url("rsakey.enc"), Cmac: mustHex("620c16ab588ca638f3b0a2692ab078cf"), CryptoInfo: pfs()})).must(t)
+	key := try(fe.RegisterInputFile(u[0], &frontendpb.RegisterInputFileRequest{Url: files.URL("rsakey.enc"), Cmac: mustHex("620c16ab588ca638f3b0a2692ab078cf"), CryptoInfo: pfs()})).must(t)
 	sign := try(fe.RegisterFunction(u[1], &frontendpb.RegisterFunctionRequest{
 		Name: "builtin-rsa-sign", ExecutorType: "builtin", Public: true, UsageQuota: -1,
 		Arguments: []*frontendpb.FunctionArgument{{Key: "data", AllowOverwrite: true}},

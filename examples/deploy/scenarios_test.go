@@ -7,12 +7,8 @@ import (
 	"context"
 	"encoding/hex"
 	"io"
-	"net"
-	"net/http"
 	"os"
-	"path"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/teaclave-go/teaclave/examples/deploy/deploytest"
@@ -22,64 +18,16 @@ import (
 	"github.com/teaclave-go/teaclave/rpc/pb/frontendpb"
 )
 
-// fileServer is Teaclave's example file server on 127.0.0.1: GET serves
-// testdata and earlier uploads, PUT stores an upload in memory.
-type fileServer struct {
-	mu    sync.Mutex
-	files map[string][]byte
-	addr  string
+// newFileServer starts Teaclave's example file server on 127.0.0.1: GET
+// serves testdata and earlier uploads, PUT stores an upload in memory.
+func newFileServer(t *testing.T) *deploytest.FileServer {
+	return deploytest.StartFileServer(t, os.DirFS("testdata"))
 }
 
-func newFileServer(t *testing.T) *fileServer {
+// uploaded returns what a task uploaded to the file server as name.
+func uploaded(t *testing.T, files *deploytest.FileServer, name string) []byte {
 	t.Helper()
-	fs := &fileServer{files: map[string][]byte{}}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs.addr = lis.Addr().String()
-	srv := &http.Server{Handler: fs}
-	go srv.Serve(lis)
-	t.Cleanup(func() { srv.Close() })
-	return fs
-}
-
-func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := path.Base(r.URL.Path)
-	switch r.Method {
-	case http.MethodPut:
-		data, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		fs.mu.Lock()
-		fs.files[name] = data
-		fs.mu.Unlock()
-	case http.MethodGet:
-		fs.mu.Lock()
-		data, ok := fs.files[name]
-		fs.mu.Unlock()
-		if !ok {
-			var err error
-			if data, err = os.ReadFile("testdata/" + name); err != nil {
-				http.NotFound(w, r)
-				return
-			}
-		}
-		w.Write(data)
-	default:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	}
-}
-
-func (fs *fileServer) url(name string) string { return "http://" + fs.addr + "/" + name }
-
-func (fs *fileServer) uploaded(t *testing.T, name string) []byte {
-	t.Helper()
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	data, ok := fs.files[name]
+	data, ok := files.File(name)
 	if !ok {
 		t.Fatalf("%s was not uploaded", name)
 	}
@@ -175,7 +123,7 @@ func TestScenarioEchoWithLog(t *testing.T) {
 // approvals needed.
 func TestScenarioOrderedSetIntersect(t *testing.T) {
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "user0", "user1")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 	fn := try(fe.RegisterFunction(u[0], &frontendpb.RegisterFunctionRequest{
@@ -193,8 +141,8 @@ func TestScenarioOrderedSetIntersect(t *testing.T) {
 		{"psi0.txt.enc", "92f686d4ac2ba6b4ffd93bc7ac5dbf58", "output_psi0.enc", "input_data1", "output_result1"},
 		{"psi1.txt.enc", "8b3104972a6f0de949315e0b45d5dd66", "output_psi1.enc", "input_data2", "output_result2"},
 	} {
-		in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.url(c.in), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
-		out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.url(c.out), CryptoInfo: pfs()})).must(t)
+		in := try(fe.RegisterInputFile(u[i], &frontendpb.RegisterInputFileRequest{Url: files.URL(c.in), Cmac: mustHex(c.cmac), CryptoInfo: pfs()})).must(t)
+		out := try(fe.RegisterOutputFile(u[i], &frontendpb.RegisterOutputFileRequest{Url: files.URL(c.out), CryptoInfo: pfs()})).must(t)
 		try(fe.AssignData(u[i], &frontendpb.AssignDataRequest{TaskId: task.TaskId,
 			Inputs: []*frontendpb.DataMap{{DataName: c.slotIn, DataId: in.DataId}}, Outputs: []*frontendpb.DataMap{{DataName: c.slotOut, DataId: out.DataId}}})).must(t)
 	}
@@ -210,10 +158,10 @@ func TestScenarioOrderedSetIntersect(t *testing.T) {
 			t.Fatalf("task %v: %v", got.Status, got.Result)
 		}
 	}
-	if got := decryptPFS(t, "output_psi0.enc", files.uploaded(t, "output_psi0.enc")); got != "0101010" {
+	if got := decryptPFS(t, "output_psi0.enc", uploaded(t, files, "output_psi0.enc")); got != "0101010" {
 		t.Errorf("output 1 = %q", got)
 	}
-	if got := decryptPFS(t, "output_psi1.enc", files.uploaded(t, "output_psi1.enc")); got != "01101" {
+	if got := decryptPFS(t, "output_psi1.enc", uploaded(t, files, "output_psi1.enc")); got != "01101" {
 		t.Errorf("output 2 = %q", got)
 	}
 }
@@ -222,7 +170,7 @@ func TestScenarioOrderedSetIntersect(t *testing.T) {
 // input and a teaclave-file-128 input over HTTP, a function without outputs.
 func TestScenarioPasswordCheck(t *testing.T) {
 	files := newFileServer(t)
-	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+	p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 	u := users(t, p, "user0", "user1")
 	fe := frontendpb.NewTeaclaveFrontendClient(p.DialFrontend(t))
 	fn := try(fe.RegisterFunction(u[0], &frontendpb.RegisterFunctionRequest{
@@ -240,7 +188,7 @@ func TestScenarioPasswordCheck(t *testing.T) {
 	})).must(t)
 	try(fe.AssignData(u[0], &frontendpb.AssignDataRequest{TaskId: task.TaskId, Inputs: []*frontendpb.DataMap{{DataName: "password", DataId: pw.DataId}}})).must(t)
 	exposed := try(fe.RegisterInputFile(u[1], &frontendpb.RegisterInputFileRequest{
-		Url: files.url("exposed_passwords.txt.enc"), Cmac: mustHex("a31dd0b7de0b6cc7e0dec1dcf7a46479"), CryptoInfo: pfs(),
+		Url: files.URL("exposed_passwords.txt.enc"), Cmac: mustHex("a31dd0b7de0b6cc7e0dec1dcf7a46479"), CryptoInfo: pfs(),
 	})).must(t)
 	try(fe.AssignData(u[1], &frontendpb.AssignDataRequest{TaskId: task.TaskId, Inputs: []*frontendpb.DataMap{{DataName: "exposed_passwords", DataId: exposed.DataId}}})).must(t)
 	for _, ctx := range u {

@@ -15,17 +15,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
-	"io/fs"
 	"math/big"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,69 +89,18 @@ func stubs(t *testing.T, protoc, plugin string) string {
 	return out
 }
 
-// fileServer is Teaclave's example file server on 127.0.0.1: GET
+// newFileServer is Teaclave's example file server on 127.0.0.1: GET
 // /fixtures/... serves testdata/fixtures or an earlier upload, PUT stores an
 // upload in memory.
-type fileServer struct {
-	mu    sync.Mutex
-	files map[string][]byte
-	addr  string
-}
-
-func newFileServer(t *testing.T) *fileServer {
-	t.Helper()
-	fsrv := &fileServer{files: map[string][]byte{}}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsrv.addr = lis.Addr().String()
-	srv := &http.Server{Handler: fsrv, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(lis)
-	t.Cleanup(func() { srv.Close() })
-	return fsrv
-}
-
-func (f *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
-	if !strings.HasPrefix(name, "fixtures/") || !fs.ValidPath(name) {
-		http.NotFound(w, r)
-		return
-	}
-	switch r.Method {
-	case http.MethodPut:
-		data, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		f.mu.Lock()
-		f.files[name] = data
-		f.mu.Unlock()
-	case http.MethodGet:
-		f.mu.Lock()
-		data, ok := f.files[name]
-		f.mu.Unlock()
-		if !ok {
-			var err error
-			if data, err = fs.ReadFile(os.DirFS("testdata"), name); err != nil {
-				http.NotFound(w, r)
-				return
-			}
-		}
-		w.Write(data)
-	default:
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-	}
+func newFileServer(t *testing.T) *deploytest.FileServer {
+	return deploytest.StartFileServer(t, os.DirFS("testdata"))
 }
 
 // output decrypts an uploaded teaclave-file-128 output under the all-zero
 // key the examples register.
-func (f *fileServer) output(t *testing.T, name string) string {
+func output(t *testing.T, files *deploytest.FileServer, name string) string {
 	t.Helper()
-	f.mu.Lock()
-	data, ok := f.files[name]
-	f.mu.Unlock()
+	data, ok := files.File(name)
 	if !ok {
 		t.Fatalf("%s was not uploaded", name)
 	}
@@ -192,11 +137,11 @@ func platformTrust(p *deploytest.Platform) trustFiles {
 type compat struct {
 	stubs    string
 	platform *deploytest.Platform
-	files    *fileServer // nil: examples without files only
-	sw       bool        // run with SGX_MODE=SW
-	trust    *trustFiles // nil: pass no trust files
-	examples []string    // nil: all
-	timeout  string      // seconds per connect or RPC; empty: 20
+	files    *deploytest.FileServer // nil: examples without files only
+	sw       bool                   // run with SGX_MODE=SW
+	trust    *trustFiles            // nil: pass no trust files
+	examples []string               // nil: all
+	timeout  string                 // seconds per connect or RPC; empty: 20
 }
 
 // run runs the script and returns its combined output and exit error.
@@ -204,7 +149,7 @@ func (c compat) run(t *testing.T) (string, error) {
 	t.Helper()
 	fixturesURL := "http://127.0.0.1:1/fixtures/" // refused: no file is needed
 	if c.files != nil {
-		fixturesURL = "http://" + c.files.addr + "/fixtures/"
+		fixturesURL = "http://" + c.files.Addr() + "/fixtures/"
 	}
 	testdata, err := filepath.Abs("testdata")
 	if err != nil {
@@ -254,7 +199,7 @@ func TestTeaclavePythonSDK(t *testing.T) {
 	} {
 		t.Run(mode.name, func(t *testing.T) {
 			files := newFileServer(t)
-			p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.addr}})
+			p := deploytest.StartWith(t, deploytest.Options{FileAgentAllowlist: []string{files.Addr()}})
 			c := compat{stubs: gen, platform: p, files: files, sw: mode.sw}
 			if !mode.sw {
 				tf := platformTrust(p)
@@ -275,14 +220,14 @@ func TestTeaclavePythonSDK(t *testing.T) {
 			}
 			// The examples' outputs, uploaded to the file server.
 			const psi = "fixtures/functions/ordered_set_intersect/"
-			if got := files.output(t, psi+"output_psi0.enc"); got != "0101010" {
+			if got := output(t, files, psi+"output_psi0.enc"); got != "0101010" {
 				t.Errorf("ordered set intersect output 1 = %q", got)
 			}
-			if got := files.output(t, psi+"output_psi1.enc"); got != "01101" {
+			if got := output(t, files, psi+"output_psi1.enc"); got != "01101" {
 				t.Errorf("ordered set intersect output 2 = %q", got)
 			}
 			for _, name := range []string{"user0_output.enc", "user1_output.enc", "user2_output.enc"} {
-				lines := strings.Split(strings.TrimSpace(files.output(t, "fixtures/functions/private_join_and_compute/three_party_data/"+name)), "\n")
+				lines := strings.Split(strings.TrimSpace(output(t, files, "fixtures/functions/private_join_and_compute/three_party_data/"+name)), "\n")
 				slices.Sort(lines)
 				if !slices.Equal(lines, []string{"c, 470000", "e, 5033000"}) {
 					t.Errorf("private join and compute %s = %q", name, lines)
