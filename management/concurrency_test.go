@@ -1,3 +1,5 @@
+//go:build !teaclave_production
+
 package management_test
 
 import (

@@ -52,3 +52,11 @@ func TestOutsideEnclave(t *testing.T) {
 		t.Fatal("SGX quote outside an enclave")
 	}
 }
+
+// TestSelfMeasurementOutsideEnclave: EGo's self report fails here, outside
+// an enclave, and SelfMeasurement says so instead of returning zeros.
+func TestSelfMeasurementOutsideEnclave(t *testing.T) {
+	if m, err := SelfMeasurement(context.Background()); err == nil {
+		t.Fatalf("self measurement outside an enclave: %v", m)
+	}
+}

@@ -17,4 +17,7 @@ func TestUnsupportedWithoutCgo(t *testing.T) {
 	if _, err := sgx.NewQuoter().Quote(context.Background(), [64]byte{}); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Quote = %v", err)
 	}
+	if _, err := sgx.SelfMeasurement(context.Background()); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("SelfMeasurement = %v", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/teaclave-go/teaclave/attestation"
 	"github.com/teaclave-go/teaclave/rpc"
 )
 
@@ -114,7 +115,13 @@ func Main(service string, args []string, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	trust, err := DevelopmentServiceTrust(ctx, cfg, AttestedName(service), logger)
+	var trust *Trust
+	var err error
+	if attestation.ProductionBuild {
+		trust, err = ProductionTrust(ctx, cfg, AttestedName(service), logger)
+	} else {
+		trust, err = DevelopmentServiceTrust(ctx, cfg, AttestedName(service), logger)
+	}
 	if err != nil {
 		return err
 	}

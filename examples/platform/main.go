@@ -6,6 +6,10 @@
 // material is created once in the data folder, and the files a client
 // needs (attestation_root.pem, enclave_info.toml, auditors/) are written
 // there at every start. Never put real data in a simulated deployment.
+// teaclave_production builds, run in an EGo enclave, load the trust
+// compiled in from examples/deploy/policy/production.toml and the enclave
+// info named in the configuration's [audit] (deploy.ProductionTrust,
+// docs/sgx.md).
 //
 //	go run ./examples/platform
 //	go run ./examples/platform -data-dir /tmp/teaclave -auth-addr 127.0.0.1:0
@@ -28,6 +32,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
+	"github.com/teaclave-go/teaclave/attestation"
 	"github.com/teaclave-go/teaclave/examples/deploy"
 )
 
@@ -75,7 +80,13 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	trust, err := deploy.DevelopmentTrust(ctx, cfg.Data.Dir, logger)
+	var trust *deploy.Trust
+	var err error
+	if attestation.ProductionBuild {
+		trust, err = deploy.ProductionTrust(ctx, cfg, deploy.AllInOne, logger)
+	} else {
+		trust, err = deploy.DevelopmentTrust(ctx, cfg.Data.Dir, logger)
+	}
 	if err != nil {
 		return err
 	}
