@@ -3,10 +3,12 @@
 // services' quotes with enclave.VerifyRemoteReport and answers Teaclave's
 // signed report, over Teaclave's HTTPS protocol and over gRPC.
 //
-// Build and run it in SGX (docs/sgx.md):
+// Build, sign and run it in SGX from its folder, where enclave.json names
+// the binary and the signing key (docs/sgx.md):
 //
-//	ego-go build -tags teaclave_production -o attestation-service ./examples/attestation-service
-//	ego sign examples/attestation-service/enclave.json
+//	cd examples/attestation-service
+//	ego-go build -trimpath -tags teaclave_production -o attestation-service .
+//	ego sign enclave.json
 //	ego run attestation-service -hosts teaclave-attestation-service -root-out /var/lib/teaclave-attestation-service/root.pem
 //
 // Its RSA root and signing keys are generated inside the enclave at first

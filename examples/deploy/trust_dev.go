@@ -100,9 +100,11 @@ func WriteDevelopmentEnclaveInfo(dataDir string, executables map[string]string) 
 
 // DevelopmentServiceTrust loads the trust of one service of a
 // multi-process development deployment from cfg's data folder, where
-// WriteDevelopmentEnclaveInfo put it: it never creates trust material nor
-// writes enclave info, so that each binary is checked against the
-// measurement recorded for it. The enclave info and its signatures are
+// WriteDevelopmentEnclaveInfo put it: it never creates the attestation
+// root, keys or enclave info, so that each binary is checked against the
+// measurement recorded for it (the simulated sealing key, seal.key, is
+// made on first use by the services that seal: storage and
+// authentication). The enclave info and its signatures are
 // read from [audit] when set, else from the data folder. It fails when
 // this executable is not the binary the enclave info records for service,
 // which is what a peer would find at the first handshake.

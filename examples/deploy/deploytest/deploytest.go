@@ -7,8 +7,10 @@ package deploytest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -31,7 +33,8 @@ type Platform struct {
 	// platform wrote into its data folder.
 	Verifier *attestation.Verifier
 
-	app *fx.App
+	app     *fx.App
+	tempDir string // the data folder Launch made, removed by Close
 }
 
 // Options adjust Start.
@@ -52,11 +55,34 @@ func Start(t testing.TB) *Platform {
 	return StartWith(t, Options{})
 }
 
-// StartWith starts a platform with options.
+// StartWith starts a platform with options, which stops when the test
+// ends.
 func StartWith(t testing.TB, o Options) *Platform {
 	t.Helper()
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := Launch(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Stop(t) })
+	return p
+}
+
+// Launch starts a platform where no testing.TB is at hand (a TestMain that
+// serves godoc examples). Without o.DataDir it makes a temporary data
+// folder, which Close removes. The caller must Close the platform.
+func Launch(ctx context.Context, o Options) (*Platform, error) {
+	p := &Platform{}
+	if o.DataDir == "" {
+		dir, err := os.MkdirTemp("", "deploytest-")
+		if err != nil {
+			return nil, fmt.Errorf("deploytest: data folder: %w", err)
+		}
+		o.DataDir, p.tempDir = dir, dir
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -66,11 +92,14 @@ func StartWith(t testing.TB, o Options) *Platform {
 	cfg.APIEndpoints.Frontend.ListenAddress = "127.0.0.1:0"
 	cfg.Data.Dir = o.DataDir
 	cfg.Execution.FileAgentAllowlist = append(cfg.Execution.FileAgentAllowlist, o.FileAgentAllowlist...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	p.Config = cfg
+	fail := func(err error) (*Platform, error) {
+		p.removeTemp()
+		return nil, err
+	}
 	trust, err := deploy.DevelopmentTrust(ctx, cfg.Data.Dir, o.Logger)
 	if err != nil {
-		t.Fatalf("deploytest: %v", err)
+		return fail(fmt.Errorf("deploytest: %w", err))
 	}
 	var eps *deploy.Endpoints
 	app := fx.New(
@@ -79,28 +108,46 @@ func StartWith(t testing.TB, o Options) *Platform {
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
 	)
 	if err := app.Start(ctx); err != nil {
-		t.Fatalf("deploytest: start: %v", err)
+		return fail(fmt.Errorf("deploytest: start: %w", err))
 	}
-	p := &Platform{Config: cfg, AuthAddr: eps.AuthAddr(), FrontendAddr: eps.FrontendAddr(), app: app}
-	t.Cleanup(func() { p.Stop(t) })
+	p.app, p.AuthAddr, p.FrontendAddr = app, eps.AuthAddr(), eps.FrontendAddr()
 	if p.Verifier, err = deploy.ClientTrust(cfg.Data.Dir); err != nil {
-		t.Fatalf("deploytest: client trust: %v", err)
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		app.Stop(stopCtx)
+		return fail(fmt.Errorf("deploytest: client trust: %w", err))
 	}
-	return p
+	return p, nil
 }
 
-// Stop stops the platform gracefully; stopping twice is harmless.
+// Stop stops the platform gracefully, reporting a failure to t; stopping
+// twice is harmless.
 func (p *Platform) Stop(t testing.TB) {
 	t.Helper()
-	if p.app == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.app.Stop(ctx); err != nil {
+	if err := p.Close(ctx); err != nil {
 		t.Errorf("deploytest: stop: %v", err)
 	}
+}
+
+// Close stops the platform gracefully, within ctx, and removes the data
+// folder Launch made; closing twice is harmless.
+func (p *Platform) Close(ctx context.Context) error {
+	if p.app == nil {
+		return nil
+	}
+	err := p.app.Stop(ctx)
 	p.app = nil
+	p.removeTemp()
+	return err
+}
+
+func (p *Platform) removeTemp() {
+	if p.tempDir != "" {
+		os.RemoveAll(p.tempDir)
+		p.tempDir = ""
+	}
 }
 
 // DialAuth returns a client connection to the authentication api endpoint,
