@@ -255,3 +255,24 @@ func TestInterceptorsOverTheWire(t *testing.T) {
 		t.Errorf("unclassified error: %v", err)
 	}
 }
+
+func TestIsHandshakeFailure(t *testing.T) {
+	const msg = `connection error: desc = "transport: authentication handshake failed: attestation: report signed by an unknown root"`
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"status", status.Error(codes.Unavailable, msg), true},
+		{"converted", rpc.FromStatus(status.Error(codes.Unavailable, msg)), true},
+		{"wrapped", fmt.Errorf("call: %w", rpc.FromStatus(status.Error(codes.Unavailable, msg))), true},
+		{"down", status.Error(codes.Unavailable, `connection error: desc = "transport: Error while dialing: connection refused"`), false},
+		{"other code", status.Error(codes.Internal, msg), false},
+		{"plain", errors.New(msg), false},
+		{"nil", nil, false},
+	} {
+		if got := rpc.IsHandshakeFailure(c.err); got != c.want {
+			t.Errorf("%s: IsHandshakeFailure = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

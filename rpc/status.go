@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -126,4 +127,27 @@ func StreamServerErrors(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo,
 // as the in-process service.
 func UnaryClientErrors(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	return FromStatus(invoker(ctx, method, req, reply, cc, opts...))
+}
+
+// handshakeFailed is the text grpc-go puts in the Unavailable status of a
+// call whose connection failed its TLS handshake, attestation included
+// (transport: authentication handshake failed).
+const handshakeFailed = "authentication handshake failed"
+
+// IsHandshakeFailure reports whether err, a call's error, says the
+// connection was refused in its handshake: the peer's certificate or
+// attestation did not verify. Such a failure is Unavailable like a
+// platform that is down, but retrying cannot mend it.
+func IsHandshakeFailure(err error) bool {
+	if err == nil {
+		return false
+	}
+	var te *teaclave.Error
+	if errors.As(err, &te) {
+		return te.Kind == teaclave.KindUnavailable && strings.Contains(te.Msg, handshakeFailed)
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code() == codes.Unavailable && strings.Contains(s.Message(), handshakeFailed)
+	}
+	return false
 }

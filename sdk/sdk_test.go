@@ -17,6 +17,7 @@ import (
 
 	"github.com/teaclave-go/teaclave"
 	"github.com/teaclave-go/teaclave/attestation/sim"
+	"github.com/teaclave-go/teaclave/rpc"
 	"github.com/teaclave-go/teaclave/sdk"
 )
 
@@ -171,6 +172,16 @@ func TestDialRefusesAnotherPlatform(t *testing.T) {
 	}
 	if k := teaclave.KindOf(err); k != teaclave.KindUnavailable && k != teaclave.KindDeadlineExceeded {
 		t.Fatalf("login: %v (kind %v), want a connection failure", err, k)
+	}
+
+	// Wait gives up at once on a platform that fails verification,
+	// rather than retrying it as a platform that is down.
+	c.SetCredentials(rpc.Credentials{ID: "admin", Token: "any"})
+	ctx, cancel = context.WithTimeout(testCtx(t), 20*time.Second)
+	defer cancel()
+	_, err = c.Wait(ctx, "task-00000000-0000-0000-0000-000000000000", nil)
+	if err == nil || ctx.Err() != nil || !rpc.IsHandshakeFailure(err) {
+		t.Fatalf("Wait on a platform that fails verification: %v (context: %v), want a handshake failure at once", err, ctx.Err())
 	}
 }
 

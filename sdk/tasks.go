@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/teaclave-go/teaclave"
+	"github.com/teaclave-go/teaclave/rpc"
 	"github.com/teaclave-go/teaclave/rpc/pb/commonpb"
 	"github.com/teaclave-go/teaclave/rpc/pb/frontendpb"
 )
@@ -242,7 +243,9 @@ func taskFromPB(r *frontendpb.GetTaskResponse) (*Task, error) {
 // Wait polls a task until it ends, calling onStatus (if not nil) with each
 // status it sees change, first with the current one. It polls at the
 // client's PollInterval, doubling up to MaxPollInterval, and rides out
-// Unavailable errors. It returns the result of a Finished task, a
+// Unavailable errors (a platform restarting), except a connection refused
+// in its handshake (the platform does not attest as the Trust requires),
+// which it returns at once. It returns the result of a Finished task, a
 // *TaskError for a Failed or Canceled one, or ctx's error.
 func (c *Client) Wait(ctx context.Context, taskID string, onStatus func(TaskStatus)) (*TaskResult, error) {
 	delay := c.pollMin
@@ -266,6 +269,10 @@ func (c *Client) Wait(ctx context.Context, taskID string, onStatus func(TaskStat
 			case TaskFailed, TaskCanceled:
 				return nil, &TaskError{TaskID: taskID, Status: t.Status, Reason: t.FailureReason}
 			}
+		case rpc.IsHandshakeFailure(err):
+			// The platform answered but did not attest as the trust
+			// requires: waiting longer cannot change that.
+			return nil, fmt.Errorf("sdk: waiting for task %s: the platform failed verification: %w", taskID, err)
 		case teaclave.KindOf(err) == teaclave.KindUnavailable && ctx.Err() == nil:
 			c.logger.Debug("sdk: platform unavailable while waiting; retrying", "task", taskID)
 		default:
