@@ -11,7 +11,10 @@
 // [NewWriter] encrypts a stream and returns the new file's cmac from
 // [Writer.Tag] after [Writer.Close]. [CryptoInfo.Validate] applies the key and
 // IV rules of §4.4 for services that accept crypto info from clients.
-// Readers and writers are not safe for concurrent use.
+// Readers and writers are not safe for concurrent use. With more than one
+// processor, an aes-gcm reader shares the work of each Read with a helper
+// goroutine; the helper never blocks and exits within a fraction of a
+// millisecond of the last Read, whether or not the file was read to its end.
 //
 // teaclave-file-128 files are read through io.ReaderAt (nodes are reached by
 // offset) and written through io.WriterAt (the metadata and MHT nodes precede

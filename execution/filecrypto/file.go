@@ -44,9 +44,9 @@ type Reader struct {
 // opts.ExpectedTag and, for teaclave-file-128, the key, the embedded name and
 // the recovery state before returning. Readers accept files of up to
 // MaxAESGCMSize (aes-gcm) or MaxTeaclaveFileSize (teaclave-file-128) bytes of
-// plaintext, and their memory never depends on what a file says: 64 KiB for
-// aes-gcm, a few nodes for teaclave-file-128 (plus an index of at most 65,536
-// records for a recovery file).
+// plaintext, and their memory never depends on what a file says: 128 KiB for
+// aes-gcm (two 64 KiB chunk buffers), a few nodes for teaclave-file-128 (plus
+// an index of at most 65,536 records for a recovery file).
 func NewReader(src io.ReaderAt, size int64, info CryptoInfo, opts ReaderOptions) (*Reader, error) {
 	if err := info.Validate(); err != nil {
 		return nil, err

@@ -11,6 +11,11 @@ import (
 // a time. It is a multiple of 16, which the GHASH combination below needs.
 const gcmChunkSize = 64 << 10
 
+// gcmPieceSize is the unit in which the reader and its helper goroutine
+// share the GHASH of a chunk (gcm.go). A multiple of 16 that divides
+// gcmChunkSize.
+const gcmPieceSize = 8 << 10
+
 // MaxAESGCMSize is the largest plaintext an aes-gcm file may hold: GCM's own
 // limit of 2^32 − 2 blocks (just under 64 GiB). Readers and writers refuse
 // larger files with ErrTooLarge.
@@ -38,7 +43,9 @@ const MaxAESGCMSize = (1<<32 - 2) * 16
 // nonce‖2 over the file (the standard library's 128-bit counter equals GCM's
 // inc32 because a file has at most 2^32 − 2 blocks) and feeds each ciphertext
 // chunk to Seal as additional data of an empty message, an oracle for its
-// GHASH: Seal(nil, nonce, nil, chunk) = GHASH(chunk ‖ L'_j) ⊕ E_K(J0).
+// GHASH: Seal(nil, nonce, nil, chunk) = GHASH(chunk ‖ L'_j) ⊕ E_K(J0). The
+// same linearity lets the reader split a chunk's GHASH into pieces hashed on
+// two goroutines (chunkGHASH, joinPieces) while AES-CTR runs.
 //
 // An AAD made only of zero bytes adds zero blocks, which leave GHASH
 // unchanged, so only its length enters (in the final length block). The file
@@ -52,12 +59,12 @@ type gcmStream struct {
 	h      gfElement
 	hTab   *gfTable // multiplication by H
 	chunkH *gfTable // multiplication by H^(gcmChunkSize/16)
+	pieceH *gfTable // multiplication by H^(gcmPieceSize/16), for decryption
 	invH2  *gfTable // multiplication by H^-2, for encryption
 	ekj0   gfElement
 	acc    gfElement // H·G of the ciphertext so far
 	aadLen uint64
 	n      uint64 // ciphertext bytes so far
-	sum    [TagSize]byte
 }
 
 // newGCMStream prepares a stream for encryption (seal) or decryption.
@@ -89,6 +96,7 @@ func newGCMStream(key, nonce []byte, aadLen uint64, seal bool) (*gcmStream, erro
 		s.sealer, err = cipher.NewGCMWithNonceSize(block, 16)
 	} else {
 		s.oracle, err = cipher.NewGCM(block)
+		s.pieceH = newGFTable(gfPow(s.h, gcmPieceSize/16))
 		copy(b[:], nonce)
 		binary.BigEndian.PutUint32(b[12:], 2)
 		s.ctr = cipher.NewCTR(block, b[:])
@@ -134,15 +142,37 @@ func (s *gcmStream) sealChunk(dst, src []byte) []byte {
 	return out[:len(src)]
 }
 
+// chunkGHASH returns the H-scaled GHASH, without length block, of a
+// ciphertext chunk. It reads only what newGCMStream set, so another
+// goroutine may run it while this one runs the keystream or combine.
+func (s *gcmStream) chunkGHASH(chunk []byte) gfElement {
+	var sum [TagSize]byte
+	t := s.oracle.Seal(sum[:0], s.nonce[:], nil, chunk)
+	return gfLoad(t).xor(s.ekj0).xor(s.hTab.mul(gcmLengths(uint64(len(chunk)), 0)))
+}
+
+// joinPieces returns the H-scaled GHASH of a chunk of length bytes from
+// those of its pieces of gcmPieceSize bytes (the last may be shorter).
+func (s *gcmStream) joinPieces(hg []gfElement, length int) gfElement {
+	acc := hg[0]
+	for i := 1; i < len(hg); i++ {
+		if i < len(hg)-1 || length%gcmPieceSize == 0 {
+			acc = s.pieceH.mul(acc)
+		} else {
+			acc = gfMul(acc, gfPow(s.h, uint64(length%gcmPieceSize+15)/16))
+		}
+		acc = acc.xor(hg[i])
+	}
+	return acc
+}
+
 // openChunk authenticates the next ciphertext chunk and decrypts it in
 // place. Every chunk but the last must be a whole number of blocks.
 func (s *gcmStream) openChunk(chunk []byte) {
 	if len(chunk) == 0 {
 		return
 	}
-	t := s.oracle.Seal(s.sum[:0], s.nonce[:], nil, chunk)
-	hg := gfLoad(t).xor(s.ekj0).xor(s.hTab.mul(gcmLengths(uint64(len(chunk)), 0)))
-	s.combine(hg, len(chunk))
+	s.combine(s.chunkGHASH(chunk), len(chunk))
 	s.ctr.XORKeyStream(chunk, chunk)
 }
 
