@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -53,6 +54,12 @@ var tls12Suites = []uint16{
 	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 }
+
+// TLS12CipherSuites returns the TLS 1.2 suites the attested transport
+// offers (ECDHE with an AEAD, for ECDSA keys), for other TLS endpoints of
+// the platform that hold ECDSA keys, such as the endorsing attestation
+// service.
+func TLS12CipherSuites() []uint16 { return slices.Clone(tls12Suites) }
 
 // TransportConfig configures NewTransport.
 type TransportConfig struct {

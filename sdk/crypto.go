@@ -244,33 +244,27 @@ func ComputeTag(info CryptoInfo, name string, file []byte) (Tag, error) {
 
 // EncryptFile encrypts the file at src into a new file at dst (mode 0600,
 // replaced if it exists) and returns its cmac. A teaclave-file-128 file is
-// bound to dst's base name.
-func EncryptFile(info CryptoInfo, src, dst string) (tag Tag, err error) {
+// bound to dst's base name. dst appears only once the whole file is
+// written; src and dst must be different files.
+func EncryptFile(info CryptoInfo, src, dst string) (Tag, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return Tag{}, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: %w", err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return Tag{}, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: %w", err)
-	}
-	defer func() {
-		if cerr := out.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("sdk: %w", cerr)
-		}
-		if err != nil {
-			os.Remove(dst)
-		}
-	}()
-	return encrypt(out, info, filepath.Base(dst), in)
+	return writeReplacing(in, dst, func(out io.Writer) (Tag, error) {
+		return encrypt(out, info, filepath.Base(dst), in)
+	})
 }
 
 // DecryptFile authenticates and decrypts the file at src into dst (mode
 // 0600, replaced if it exists) and returns src's cmac. If expected is not
-// nil, a file with another cmac is refused. dst is removed if
-// authentication fails.
-func DecryptFile(info CryptoInfo, src, dst string, expected *Tag) (tag Tag, err error) {
+// nil, a file with another cmac is refused. The plaintext is written to a
+// temporary file beside dst, which replaces dst only once the whole file
+// has authenticated: a file that fails leaves dst as it was, and no
+// unauthenticated plaintext under its name. src and dst must be different
+// files.
+func DecryptFile(info CryptoInfo, src, dst string, expected *Tag) (Tag, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return Tag{}, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: %w", err)
@@ -280,19 +274,46 @@ func DecryptFile(info CryptoInfo, src, dst string, expected *Tag) (tag Tag, err 
 	if err != nil {
 		return Tag{}, fmt.Errorf("sdk: %w", err)
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	return writeReplacing(in, dst, func(out io.Writer) (Tag, error) {
+		return decrypt(out, info, filepath.Base(src), in, st.Size(), expected)
+	})
+}
+
+// writeReplacing runs write into a new temporary file (mode 0600) in dst's
+// folder and, if it succeeds, renames that file over dst. in, the source,
+// must not be dst itself (through a link or another path), which the
+// truncation of dst would destroy.
+func writeReplacing(in *os.File, dst string, write func(io.Writer) (Tag, error)) (tag Tag, err error) {
+	inInfo, err := in.Stat()
+	if err != nil {
+		return Tag{}, fmt.Errorf("sdk: %w", err)
+	}
+	if dstInfo, err := os.Stat(dst); err == nil && os.SameFile(inInfo, dstInfo) {
+		return Tag{}, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: source and destination are the same file")
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*.part")
 	if err != nil {
 		return Tag{}, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: %w", err)
 	}
 	defer func() {
-		if cerr := out.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("sdk: %w", cerr)
-		}
 		if err != nil {
-			os.Remove(dst)
+			tmp.Close()
+			os.Remove(tmp.Name())
 		}
 	}()
-	return decrypt(out, info, filepath.Base(src), in, st.Size(), expected)
+	if tag, err = write(tmp); err != nil {
+		return Tag{}, err
+	}
+	if err = tmp.Sync(); err != nil {
+		return Tag{}, fmt.Errorf("sdk: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return Tag{}, fmt.Errorf("sdk: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), dst); err != nil {
+		return Tag{}, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: %w", err)
+	}
+	return tag, nil
 }
 
 // ComputeFileTag authenticates the encrypted file at path and returns its

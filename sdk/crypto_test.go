@@ -238,3 +238,84 @@ func TestTaskStatusWireValues(t *testing.T) {
 		}
 	}
 }
+
+// TestDecryptFileKeepsDestinationUntilAuthentic: an aes-gcm file of
+// several chunks whose last bytes are tampered leaves an existing
+// destination as it was (the reader hands out early chunks before the tag
+// is checked, so a direct write would have put forged plaintext there),
+// and leaves no temporary file behind.
+func TestDecryptFileKeepsDestinationUntilAuthentic(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "plain.bin")
+	if err := os.WriteFile(src, bytes.Repeat([]byte("A"), 300<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, schema := range encryptedSchemas {
+		info, _ := sdk.NewCryptoInfo(schema)
+		enc := filepath.Join(dir, schema+".enc")
+		if _, err := sdk.EncryptFile(info, src, enc); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[10] ^= 0x01          // the first chunk
+		data[len(data)-1] ^= 0x01 // and the tag or the last node
+		tampered := filepath.Join(dir, schema+".tampered")
+		if err := os.WriteFile(tampered, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(dir, schema+".out")
+		if err := os.WriteFile(dst, []byte("old"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sdk.DecryptFile(info, tampered, dst, nil); err == nil {
+			t.Fatalf("%s: tampered file decrypted", schema)
+		}
+		if got, _ := os.ReadFile(dst); string(got) != "old" {
+			t.Fatalf("%s: destination changed by a failed decryption: %d bytes", schema, len(got))
+		}
+		if parts, _ := filepath.Glob(filepath.Join(dir, ".*.part")); len(parts) != 0 {
+			t.Fatalf("%s: temporary files left: %v", schema, parts)
+		}
+	}
+}
+
+// TestFileHelpersRefuseSameFile: a destination that is the source through
+// a symbolic or hard link is refused, and the source keeps its bytes.
+func TestFileHelpersRefuseSameFile(t *testing.T) {
+	dir := t.TempDir()
+	info, _ := sdk.NewCryptoInfo(sdk.SchemaAESGCM128)
+	plain := filepath.Join(dir, "plain.txt")
+	if err := os.WriteFile(plain, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	enc := filepath.Join(dir, "plain.enc")
+	if _, err := sdk.EncryptFile(info, plain, enc); err != nil {
+		t.Fatal(err)
+	}
+	encBytes, _ := os.ReadFile(enc)
+	for name, link := range map[string]func(string, string) error{"symlink": os.Symlink, "hard link": os.Link} {
+		toPlain := filepath.Join(dir, name+"-plain")
+		toEnc := filepath.Join(dir, name+"-enc")
+		if err := link(plain, toPlain); err != nil {
+			t.Fatal(err)
+		}
+		if err := link(enc, toEnc); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sdk.EncryptFile(info, plain, toPlain); teaclave.KindOf(err) != teaclave.KindInvalidArgument {
+			t.Fatalf("%s: EncryptFile onto its source: %v", name, err)
+		}
+		if _, err := sdk.DecryptFile(info, enc, toEnc, nil); teaclave.KindOf(err) != teaclave.KindInvalidArgument {
+			t.Fatalf("%s: DecryptFile onto its source: %v", name, err)
+		}
+		if got, _ := os.ReadFile(plain); string(got) != "precious" {
+			t.Fatalf("%s: source changed: %q", name, got)
+		}
+		if got, _ := os.ReadFile(enc); !bytes.Equal(got, encBytes) {
+			t.Fatalf("%s: encrypted source changed", name)
+		}
+	}
+}

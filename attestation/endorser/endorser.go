@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
@@ -88,7 +89,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock that dates reports; nil means time.Now.
 	Now func() time.Time
+	// MaxConcurrent bounds the endorsements in progress: each costs a
+	// quote verification and an RSA signature, and callers are not
+	// authenticated, so beyond it a call is refused as Unavailable at once
+	// rather than queued. Zero means DefaultMaxConcurrent().
+	MaxConcurrent int
 }
+
+// DefaultMaxConcurrent is the default bound on endorsements in progress:
+// twice the processors Go may use.
+func DefaultMaxConcurrent() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // Service endorses quotes. It is safe for concurrent use.
 type Service struct {
@@ -96,6 +106,7 @@ type Service struct {
 	verifier QuoteVerifier
 	logger   *slog.Logger
 	now      func() time.Time
+	slots    chan struct{} // one token per endorsement in progress
 }
 
 var _ attestation.Endorser = (*Service)(nil)
@@ -111,7 +122,16 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{id: cfg.Identity, verifier: cfg.Verifier, logger: cfg.Logger.With("component", "endorser"), now: cfg.Now}, nil
+	if cfg.MaxConcurrent < 0 {
+		return nil, fmt.Errorf("endorser: MaxConcurrent %d is negative", cfg.MaxConcurrent)
+	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent()
+	}
+	return &Service{
+		id: cfg.Identity, verifier: cfg.Verifier, logger: cfg.Logger.With("component", "endorser"), now: cfg.Now,
+		slots: make(chan struct{}, cfg.MaxConcurrent),
+	}, nil
 }
 
 // Identity returns the service's signing identity.
@@ -135,6 +155,12 @@ func (s *Service) Endorse(ctx context.Context, quote []byte) (*attestation.Endor
 	oe, err := attestation.ParseOEReport(quote)
 	if err != nil {
 		return nil, teaclave.Errorf(teaclave.KindInvalidArgument, "endorser: %w", err)
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		return nil, teaclave.Errorf(teaclave.KindUnavailable, "endorser: busy, retry later")
 	}
 	v, err := s.verifier.VerifyQuote(ctx, quote)
 	switch {

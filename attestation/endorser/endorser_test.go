@@ -304,3 +304,69 @@ func TestTLSCertificate(t *testing.T) {
 		t.Fatal("two identities, one root")
 	}
 }
+
+// blockingVerifier holds every verification until release is closed.
+type blockingVerifier struct {
+	stubVerifier
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingVerifier) VerifyQuote(ctx context.Context, report []byte) (endorser.Verdict, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.stubVerifier.VerifyQuote(ctx, report)
+}
+
+// TestEndorseBoundsConcurrency: with MaxConcurrent endorsements in
+// progress, another is refused as Unavailable at once (without reaching
+// the verifier), and once they end the service endorses again.
+func TestEndorseBoundsConcurrency(t *testing.T) {
+	const limit = 2
+	// Room for one more than the bound, so that a call the bound fails to
+	// stop blocks in the verifier and the test reports it, not hangs.
+	v := &blockingVerifier{entered: make(chan struct{}, limit+1), release: make(chan struct{})}
+	s, err := endorser.New(endorser.Config{Identity: identities()[0], Verifier: v, Logger: quiet(), Now: func() time.Time { return fixedNow }, MaxConcurrent: limit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quote := oeReport(t, testBody([64]byte{1}))
+	errs := make(chan error, limit)
+	for range limit {
+		go func() {
+			_, err := s.Endorse(context.Background(), quote)
+			errs <- err
+		}()
+	}
+	for range limit {
+		<-v.entered
+	}
+	over := make(chan error, 1)
+	go func() {
+		_, err := s.Endorse(context.Background(), quote)
+		over <- err
+	}()
+	select {
+	case err := <-over:
+		if teaclave.KindOf(err) != teaclave.KindUnavailable {
+			t.Fatalf("endorsement over the bound: %v, want Unavailable", err)
+		}
+	case <-v.entered:
+		close(v.release)
+		t.Fatal("an endorsement over the bound reached the verifier")
+	case <-time.After(10 * time.Second):
+		t.Fatal("an endorsement over the bound neither refused nor reached the verifier")
+	}
+	close(v.release)
+	for range limit {
+		if err := <-errs; err != nil {
+			t.Fatalf("endorsement within the bound: %v", err)
+		}
+	}
+	if _, err := s.Endorse(context.Background(), quote); err != nil {
+		t.Fatalf("after the others ended: %v", err)
+	}
+	if _, err := endorser.New(endorser.Config{Identity: identities()[0], Verifier: v, MaxConcurrent: -1}); err == nil {
+		t.Fatal("negative MaxConcurrent accepted")
+	}
+}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/teaclave-go/teaclave"
 	"github.com/teaclave-go/teaclave/attestation"
+	"github.com/teaclave-go/teaclave/rpc"
 )
 
 // Paths served by Handler.
@@ -206,7 +207,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	client := cfg.HTTPClient
 	if client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.Roots}
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: rpc.TLS12CipherSuites(), RootCAs: cfg.Roots}
 		tr.Proxy = nil
 		timeout := cfg.Timeout
 		if timeout <= 0 {

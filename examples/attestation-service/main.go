@@ -48,6 +48,7 @@ import (
 	"github.com/teaclave-go/teaclave/attestation"
 	"github.com/teaclave-go/teaclave/attestation/endorser"
 	"github.com/teaclave-go/teaclave/attestation/sgx"
+	"github.com/teaclave-go/teaclave/rpc"
 )
 
 // Default listen addresses: the HTTPS port Teaclave's attestation.url names
@@ -160,14 +161,18 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 			hosts = append(hosts, h)
 		}
 	}
+	if o.listen == "" && o.grpcListen == "" {
+		return errors.New("nothing to serve: -listen and -grpc-listen are both empty")
+	}
+	if o.tlsDays < 1 || o.tlsDays > 3650 {
+		return fmt.Errorf("-tls-days %d: want 1 to 3650", o.tlsDays)
+	}
 	cert, err := id.TLSCertificate(hosts, time.Duration(o.tlsDays)*24*time.Hour)
 	if err != nil {
 		return err
 	}
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if o.listen == "" && o.grpcListen == "" {
-		return errors.New("nothing to serve: -listen and -grpc-listen are both empty")
-	}
+	// TLS 1.2 with ECDHE and an AEAD only, as the attested transport.
+	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, CipherSuites: rpc.TLS12CipherSuites()}
 	// Listen on both before serving either, so a bad address leaves
 	// nothing running.
 	var httpLis, grpcLis net.Listener
@@ -226,7 +231,15 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 		_ = httpSrv.Shutdown(shutdown)
 	}
 	if grpcSrv != nil {
-		grpcSrv.GracefulStop()
+		// Calls in flight get the same grace as the HTTP server; a
+		// client that never ends its call must not hold the stop.
+		stopped := make(chan struct{})
+		go func() { grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-shutdown.Done():
+			grpcSrv.Stop()
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

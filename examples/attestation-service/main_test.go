@@ -219,3 +219,32 @@ func TestEnclaveJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSOffersAEADOnly: both endpoints refuse a TLS 1.2 client that
+// offers only a CBC suite and accept one that offers AES-GCM.
+func TestTLSOffersAEADOnly(t *testing.T) {
+	httpAddr, grpcAddr := start(t, t.TempDir())
+	for _, addr := range []net.Addr{httpAddr, grpcAddr} {
+		dial := func(suite uint16) error {
+			d := &tls.Dialer{Config: &tls.Config{
+				InsecureSkipVerify: true, // only the suite is under test
+				MaxVersion:         tls.VersionTLS12,
+				CipherSuites:       []uint16{suite},
+				NextProtos:         []string{"h2", "http/1.1"},
+			}}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := d.DialContext(ctx, "tcp", addr.String())
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}
+		if err := dial(tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA); err == nil {
+			t.Errorf("%s: a CBC-only TLS 1.2 client was accepted", addr)
+		}
+		if err := dial(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256); err != nil {
+			t.Errorf("%s: an AES-GCM TLS 1.2 client was refused: %v", addr, err)
+		}
+	}
+}

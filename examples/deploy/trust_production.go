@@ -78,6 +78,19 @@ func productionPolicy(data string) (*attestation.Policy, error) {
 			return nil, fmt.Errorf("deploy: compiled-in policy %s: %w: root %q", ProductionPolicyFile, attestation.ErrSimulatedRoot, r.Name)
 		}
 	}
+	// A production deployment never trusts a debug enclave (its memory is
+	// readable by the host) nor a quote whose signing key or platform is
+	// revoked or whose status the endorser could not name.
+	if p.DebugAllowed {
+		return nil, fmt.Errorf("deploy: compiled-in policy %s allows debug enclaves: production policies may not", ProductionPolicyFile)
+	}
+	for _, st := range p.AcceptedStatuses {
+		switch st {
+		case attestation.StatusSignatureInvalid, attestation.StatusGroupRevoked, attestation.StatusSignatureRevoked,
+			attestation.StatusKeyRevoked, attestation.StatusSigRLVersionMismatch, attestation.StatusUnspecified:
+			return nil, fmt.Errorf("deploy: compiled-in policy %s accepts quote status %s: production policies may not", ProductionPolicyFile, st)
+		}
+	}
 	return p, nil
 }
 

@@ -199,10 +199,13 @@ func TestProductionPolicyRefuses(t *testing.T) {
 		{"simulated root", m.policy(true, 1), attestation.ErrSimulatedRoot},
 		{"threshold above the auditors", m.policy(false, 2), attestation.ErrInvalidPolicy},
 		{"not TOML", "root = [", nil},
+		{"debug enclaves", "debug_allowed = true\n" + m.policy(false, 1), nil},
+		{"revoked keys", strings.Replace(m.policy(false, 1), `"SW_HARDENING_NEEDED"]`, `"SW_HARDENING_NEEDED", "KEY_REVOKED"]`, 1), nil},
+		{"unspecified status", strings.Replace(m.policy(false, 1), `"SW_HARDENING_NEEDED"]`, `"UNSPECIFIED"]`, 1), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := productionPolicy(c.policy)
-			if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
+			if err == nil || (c.want != nil && !errors.Is(err, c.want)) || (c.want == nil && c.name != "not TOML" && !strings.Contains(err.Error(), "production policies may not")) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}
 		})
