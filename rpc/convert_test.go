@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -273,6 +274,17 @@ func TestIsHandshakeFailure(t *testing.T) {
 	} {
 		if got := rpc.IsHandshakeFailure(c.err); got != c.want {
 			t.Errorf("%s: IsHandshakeFailure = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestCredentialsHideToken(t *testing.T) {
+	c := rpc.Credentials{ID: "alice", Token: "secret-token"}
+	var logs strings.Builder
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("call", "creds", c)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), logs.String()} {
+		if strings.Contains(s, "secret-token") || !strings.Contains(s, "alice") {
+			t.Errorf("printed credentials %q: want the id and not the token", s)
 		}
 	}
 }

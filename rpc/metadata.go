@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"log/slog"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -123,4 +124,15 @@ func UnaryServerCaller(ctx context.Context, req any, _ *grpc.UnaryServerInfo, ha
 		return nil, ToStatus(err)
 	}
 	return handler(teaclave.WithCaller(ctx, c), req)
+}
+
+// String returns the id only: a token printed by mistake stays secret.
+func (c Credentials) String() string { return "Credentials{ID: " + c.ID + ", Token: [hidden]}" }
+
+// GoString is String, so %#v hides the token too.
+func (c Credentials) GoString() string { return c.String() }
+
+// LogValue hides the token from log/slog.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", c.ID), slog.String("token", "[hidden]"))
 }

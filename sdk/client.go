@@ -91,6 +91,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		return rpc.DialAPI(addr, service, cfg.Trust.Verifier(), cfg.Now, cfg.DialOptions...)
 	}
+	if cfg.Trust.Insecure() && attestation.ProductionBuild {
+		return nil, teaclave.Errorf(teaclave.KindInvalidArgument, "sdk: InsecureSkipVerification is refused in production builds (teaclave_production)")
+	}
 	if cfg.Trust.Insecure() {
 		logger.Warn("sdk: INSECURE: attestation verification is disabled; anyone on the network path can impersonate the platform and read passwords, tokens and keys",
 			"auth", cfg.AuthAddr, "frontend", cfg.FrontendAddr)

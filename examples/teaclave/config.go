@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,9 +31,12 @@ type credentials struct {
 
 // savedLogin is one user's session.
 type savedLogin struct {
-	ID       string    `json:"id"`
-	Token    string    `json:"token"`
-	AuthAddr string    `json:"auth_addr,omitempty"`
+	ID       string `json:"id"`
+	Token    string `json:"token"`
+	AuthAddr string `json:"auth_addr,omitempty"`
+	// Platform is the fingerprint of the attestation roots the login was
+	// made against (platformID); the token goes nowhere else.
+	Platform string    `json:"platform"`
 	Expires  time.Time `json:"expires,omitzero"`
 	SavedAt  time.Time `json:"saved_at"`
 }
@@ -61,20 +65,32 @@ func (a *app) loadCredentials() (*credentials, string, error) {
 		return nil, "", err
 	}
 	c := &credentials{Logins: map[string]savedLogin{}}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, path, nil
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read credentials: %w", err)
 	}
-	st, err := os.Stat(path)
+	defer f.Close()
+	// Check the file that was opened, not the path again.
+	st, err := f.Stat()
 	if err != nil {
 		return nil, "", fmt.Errorf("read credentials: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, "", withHint(fmt.Errorf("credentials file %s is not a regular file", path), "delete it and run `teaclave login` again")
 	}
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, "", withHint(fmt.Errorf("credentials file %s is readable by others (mode %v)", path, st.Mode().Perm()),
 			fmt.Sprintf("it holds tokens: run `chmod 600 %s`, or delete it and log in again", path))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxCredentialsFile+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("read credentials: %w", err)
+	}
+	if len(data) > maxCredentialsFile {
+		return nil, "", withHint(fmt.Errorf("credentials file %s is larger than %d bytes", path, maxCredentialsFile), "delete it and run `teaclave login` again")
 	}
 	if err := json.Unmarshal(data, c); err != nil {
 		return nil, "", withHint(fmt.Errorf("credentials file %s is not valid JSON: %w", path, err), "delete it and run `teaclave login` again")
@@ -84,6 +100,9 @@ func (a *app) loadCredentials() (*credentials, string, error) {
 	}
 	return c, path, nil
 }
+
+// maxCredentialsFile bounds the credentials file the CLI reads.
+const maxCredentialsFile = 1 << 20
 
 // save writes the credentials file with mode 0600 (its folder 0700),
 // through a temporary file and a rename.
@@ -106,6 +125,12 @@ func (c *credentials) save(path string) error {
 		return fmt.Errorf("save credentials: %w", err)
 	}
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	// On disk before the rename, so a crash leaves the old file or the
+	// new one, never an empty one.
+	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("save credentials: %w", err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -116,9 +118,16 @@ func dial(addr, service string, t *sdk.Trust) (*grpc.ClientConn, error) {
 // dialSDK connects an SDK client to the platform named by c. Connections
 // are made on first use.
 func (a *app) dialSDK(c *connFlags) (*sdk.Client, error) {
+	client, _, err := a.dialPlatform(c)
+	return client, err
+}
+
+// dialPlatform is dialSDK that also returns the pinned platform's
+// fingerprint (platformID).
+func (a *app) dialPlatform(c *connFlags) (*sdk.Client, string, error) {
 	t, err := c.trust(a)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	client, err := sdk.Dial(a.ctx, sdk.Config{
 		AuthAddr:     c.resolvedAuthAddr(a),
@@ -127,9 +136,21 @@ func (a *app) dialSDK(c *connFlags) (*sdk.Client, error) {
 		Logger:       slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
+		return nil, "", fmt.Errorf("connect: %w", err)
 	}
-	return client, nil
+	return client, platformID(t), nil
+}
+
+// platformID fingerprints the platform a trust pins: the SHA-256 of its
+// attestation roots. A login is saved with it, and its token is only ever
+// sent to a platform with the same fingerprint, so pointing the CLI at
+// another platform (another data folder, --root) cannot hand it the token.
+func platformID(t *sdk.Trust) string {
+	h := sha256.New()
+	for _, r := range t.Verifier().Policy().Roots {
+		h.Write(r.Cert.Raw)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // session is an SDK client acting as a saved login.
@@ -147,9 +168,14 @@ func (a *app) openSession(c *connFlags) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := a.dialSDK(c)
+	client, platform, err := a.dialPlatform(c)
 	if err != nil {
 		return nil, err
+	}
+	if login.Platform != platform {
+		client.Close()
+		return nil, withHint(fmt.Errorf("the saved login of %s was made on another platform (another attestation root) than the one now pinned", login.ID),
+			fmt.Sprintf("check --data-dir/TEACLAVE_DATA_DIR or --root, or run `teaclave login --id %s` against this platform", login.ID))
 	}
 	client.SetCredentials(rpc.Credentials{ID: login.ID, Token: login.Token})
 	return &session{a: a, c: c, login: login, client: client}, nil

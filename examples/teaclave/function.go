@@ -264,7 +264,7 @@ func runFunctionGet(a *app, args []string) error {
 		v.Usage = &functionUsageView{Quota: u.FunctionQuota, CurrentUsage: u.CurrentUsage}
 	}
 	if payloadOut != "" {
-		if err := os.WriteFile(payloadOut, r.Payload, 0o644); err != nil {
+		if err := os.WriteFile(payloadOut, r.Payload, 0o600); err != nil {
 			return fmt.Errorf("write payload: %w", err)
 		}
 	}

@@ -45,7 +45,7 @@ command line. The login becomes the current one; other saved logins stay, and
 	if err != nil {
 		return err
 	}
-	client, err := a.dialSDK(&c)
+	client, platform, err := a.dialPlatform(&c)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ command line. The login becomes the current one; other saved logins stay, and
 	if err != nil {
 		return err
 	}
-	s := savedLogin{ID: id, Token: token, AuthAddr: c.resolvedAuthAddr(a), Expires: tokenExpiry(token), SavedAt: time.Now().UTC().Truncate(time.Second)}
+	s := savedLogin{ID: id, Token: token, AuthAddr: c.resolvedAuthAddr(a), Platform: platform, Expires: tokenExpiry(token), SavedAt: time.Now().UTC().Truncate(time.Second)}
 	creds.Logins[id] = s
 	creds.Current = id
 	if err := creds.save(path); err != nil {

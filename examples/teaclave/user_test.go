@@ -3,12 +3,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/teaclave-go/teaclave/examples/deploy"
+	"github.com/teaclave-go/teaclave/examples/deploy/deploytest"
 )
 
 func TestLogin(t *testing.T) {
@@ -127,4 +131,37 @@ func TestUser(t *testing.T) {
 	c.ok("user", "delete", "bob", "--as", "admin")
 	c.failIn("again\n", nil, exitError, []string{"authentication failed"}, "login", "--id", "bob")
 	c.fail(exitError, []string{"not logged in as nobody"}, "user", "list", "--as", "nobody")
+}
+
+// TestLoginBoundToPlatform: a login saved against one platform is not
+// sent to another (another attestation root), even when the CLI is
+// pointed there; the credentials file must be a regular file of sane size.
+func TestLoginBoundToPlatform(t *testing.T) {
+	c := withPlatform(t)
+	c.okIn("teaclave\n", nil, "login", "--id", "admin")
+	c.ok("user", "list")
+
+	other := deploytest.Start(t)
+	elsewhere := []string{
+		deploy.EnvAuthAddr + "=" + other.AuthAddr,
+		deploy.EnvFrontendAddr + "=" + other.FrontendAddr,
+		deploy.EnvDataDir + "=" + other.Config.Data.Dir,
+	}
+	c.failIn("", elsewhere, exitError, []string{"another platform", "teaclave login"}, "user", "list")
+	// The same platform under another data folder path is the same root.
+	c.ok("user", "list", "--data-dir", c.p.Config.Data.Dir+string(filepath.Separator))
+
+	path := filepath.Join(c.env["XDG_CONFIG_HOME"], "teaclave", "credentials.json")
+	big := bytes.Repeat([]byte(" "), 1<<20+1)
+	if err := os.WriteFile(path, big, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.fail(exitError, []string{"larger than"}, "user", "list")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.fail(exitError, []string{"not a regular file"}, "user", "list")
 }
