@@ -203,6 +203,11 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("endorser: URL %q must be https://host[:port]", cfg.URL)
 	}
+	// Reports are signed either way, but a production deployment keeps its
+	// traffic to the endorser confidential too.
+	if u.Scheme == "http" && attestation.ProductionBuild {
+		return nil, fmt.Errorf("endorser: URL %q: production builds reach the endorser over https only", cfg.URL)
+	}
 	target := url.URL{Scheme: u.Scheme, Host: u.Host, Path: ReportPath}
 	client := cfg.HTTPClient
 	if client == nil {
