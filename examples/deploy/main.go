@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -166,4 +167,19 @@ func Main(service string, args []string, stderr io.Writer) error {
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancelStop()
 	return app.Stop(stopCtx)
+}
+
+// Run is the whole main of a per-service command: Main with the process's
+// arguments, then exit status 1 on an error (printed after the program's
+// name) and 2 for -h.
+func Run(service string) {
+	err := Main(service, os.Args[1:], os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", filepath.Base(os.Args[0]), err)
+		os.Exit(1)
+	}
 }

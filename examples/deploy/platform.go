@@ -230,21 +230,7 @@ func (e *Endpoints) stop(ctx context.Context) error {
 	servers, t := e.servers, e.transport
 	e.servers, e.transport = nil, nil
 	e.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, s := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			done := make(chan struct{})
-			go func() { s.GracefulStop(); close(done) }()
-			select {
-			case <-done:
-			case <-ctx.Done():
-				s.Stop()
-			}
-		}()
-	}
-	wg.Wait()
+	stopServers(ctx, servers)
 	if t != nil {
 		t.Close()
 	}

@@ -364,6 +364,13 @@ func (s *Servers) stop(ctx context.Context) error {
 	servers := s.servers
 	s.servers = nil
 	s.mu.Unlock()
+	stopServers(ctx, servers)
+	return nil
+}
+
+// stopServers stops servers at once, each gracefully until ctx ends and
+// then at once.
+func stopServers(ctx context.Context, servers []*grpc.Server) {
 	var wg sync.WaitGroup
 	for _, srv := range servers {
 		wg.Add(1)
@@ -379,5 +386,4 @@ func (s *Servers) stop(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	return nil
 }

@@ -19,21 +19,6 @@
 // overrides the file. SIGINT or SIGTERM stops it gracefully.
 package main
 
-import (
-	"errors"
-	"flag"
-	"fmt"
-	"os"
+import "github.com/teaclave-go/teaclave/examples/deploy"
 
-	"github.com/teaclave-go/teaclave/examples/deploy"
-)
-
-func main() {
-	if err := deploy.Main(deploy.ServiceExecution, os.Args[1:], os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "execution:", err)
-		os.Exit(1)
-	}
-}
+func main() { deploy.Run(deploy.ServiceExecution) }
