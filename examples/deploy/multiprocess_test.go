@@ -378,8 +378,14 @@ workers = 1
 			t.Errorf("%s exited:\n%s", p.name, p.log())
 		}
 	}
-	// Both nodes registered with the scheduler, each time it came back.
+	// Both nodes register with the scheduler again after it came back. A
+	// node that found the scheduler down backs off between attempts, and
+	// the other node may have run every task meanwhile, so wait for it.
 	for _, n := range []*proc{procs["node0"], procs["node1"]} {
+		deadline := time.Now().Add(30 * time.Second)
+		for n.count(`msg="execution node registered"`) < 2 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
 		if c := n.count(`msg="execution node registered"`); c < 2 {
 			t.Errorf("%s registered %d times, want at least 2 (before and after the scheduler crashed)", n.name, c)
 		}
