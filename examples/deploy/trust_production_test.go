@@ -356,7 +356,7 @@ url = %q
 // panic, and no quote reaches the attestation service.
 func TestProductionTrustOutsideSGX(t *testing.T) {
 	var calls atomic.Int32
-	endorserSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	endorserSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		calls.Add(1)
 		http.Error(w, "unexpected", http.StatusInternalServerError)
 	}))
