@@ -1,8 +1,10 @@
 // Package leveldb is the embedded teaclave.Store: Teaclave's six key-value
 // and queue operations, atomic conditional commits, blocking dequeues and
 // ordered ranges on github.com/syndtr/goleveldb, opened strict
-// (opt.StrictAll) so that any corruption it notices stops it instead of
-// being skipped. In production it runs on package sealfs, which seals every
+// (opt.StrictAll but for the journal's record framing, so that a record
+// torn by a crash at the journal's end, never acknowledged, is dropped at
+// recovery) so that any corruption it notices stops it instead of being
+// skipped. In production it runs on package sealfs, which seals every
 // file; Open runs it on plain files.
 //
 //	stor, err := sealfs.Open(dir, storageKey, nil)

@@ -148,7 +148,15 @@ func open(stor storage.Storage, own bool, o *Options) (*Store, error) {
 		return nil, err
 	}
 	lo := &opt.Options{
-		Strict:             opt.StrictAll,
+		// Strict everywhere but the journal's record framing: a crash (or
+		// SIGKILL) between two writes of one journal record leaves a torn
+		// record at the journal's end, which strict recovery refuses
+		// ("missing chunk part"), so the store would not open again. That
+		// record was never acknowledged (a write returns after its batch
+		// is written), so recovery drops it. Chunk checksums are still
+		// verified (StrictJournalChecksum), and on sealfs every chunk is
+		// authenticated below goleveldb, so tampering is still an error.
+		Strict:             opt.StrictAll &^ opt.StrictJournal,
 		Compression:        opt.NoCompression,
 		BlockCacheCapacity: opts.BlockCacheCapacity,
 		WriteBuffer:        opts.WriteBuffer,
