@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -68,7 +67,7 @@ func ClientTrust(dataDir string) (*attestation.Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deploy: auditor key: %w", err)
 	}
-	pub, err := parseRSAPublicPEM(pubPEM)
+	pub, err := attestation.ParseRSAPublicKeyPEM(pubPEM)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: auditor key: %w", err)
 	}
@@ -117,22 +116,6 @@ func parseCertPEM(data []byte) (*x509.Certificate, error) {
 		return nil, errors.New("not a PEM certificate")
 	}
 	return x509.ParseCertificate(b.Bytes)
-}
-
-func parseRSAPublicPEM(data []byte) (*rsa.PublicKey, error) {
-	b, _ := pem.Decode(data)
-	if b == nil || b.Type != "PUBLIC KEY" {
-		return nil, errors.New("not a PEM public key")
-	}
-	k, err := x509.ParsePKIXPublicKey(b.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	pub, ok := k.(*rsa.PublicKey)
-	if !ok {
-		return nil, errors.New("not an RSA key")
-	}
-	return pub, nil
 }
 
 // writeFileAtomic writes data to path through a temporary file and a

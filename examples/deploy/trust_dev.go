@@ -122,7 +122,7 @@ func DevelopmentServiceTrust(ctx context.Context, cfg Config, service string, lo
 	if err != nil {
 		return nil, fmt.Errorf("deploy: auditor key: %w", err)
 	}
-	auditor, err := parseRSAPublicPEM(pubPEM)
+	auditor, err := attestation.ParseRSAPublicKeyPEM(pubPEM)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: auditor key %s: %w", auditorPublicPath(dataDir), err)
 	}
